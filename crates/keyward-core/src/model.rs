@@ -1,0 +1,360 @@
+//! The entities of PRODUCT.md §1: users, workspaces, memberships, keys, service tokens,
+//! sessions and audit events, plus the derived key status.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::key_format::KeyPrefix;
+use crate::scope::{Catalog, ScopeSet, MEMBER_BASE_SCOPES};
+use crate::secret::{CredentialHash, PasswordHash};
+
+pub type Timestamp = DateTime<Utc>;
+pub type JsonObject = serde_json::Map<String, serde_json::Value>;
+
+/// A new time-ordered id: UUID v7 sorts by creation time, which pagination relies on.
+pub fn new_id() -> Uuid {
+    Uuid::now_v7()
+}
+
+/// The current time, truncated to milliseconds so it survives a round trip through storage.
+pub fn now() -> Timestamp {
+    let t = Utc::now();
+    DateTime::from_timestamp_millis(t.timestamp_millis()).unwrap_or(t)
+}
+
+#[derive(Debug, Clone)]
+pub struct User {
+    pub id: Uuid,
+    pub email: String,
+    pub name: String,
+    pub password_hash: Option<PasswordHash>,
+    pub email_verified_at: Option<Timestamp>,
+    pub created_at: Timestamp,
+}
+
+#[derive(Debug, Clone)]
+pub struct Workspace {
+    pub id: Uuid,
+    pub name: String,
+    pub plan: String,
+    pub key_prefix: KeyPrefix,
+    pub members_can_create_keys: bool,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+}
+
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, utoipa::ToSchema,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    Owner,
+    Admin,
+    Member,
+}
+
+impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Owner => "owner",
+            Role::Admin => "admin",
+            Role::Member => "member",
+        }
+    }
+
+    pub fn parse(raw: &str) -> Option<Self> {
+        match raw {
+            "owner" => Some(Role::Owner),
+            "admin" => Some(Role::Admin),
+            "member" => Some(Role::Member),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Membership {
+    pub workspace_id: Uuid,
+    pub user_id: Uuid,
+    pub role: Role,
+    /// Product scopes a member is narrowed to; `None` means every product scope, now and later.
+    pub scopes: Option<ScopeSet>,
+    pub created_at: Timestamp,
+}
+
+impl Membership {
+    /// The scopes this membership holds (PRODUCT.md §3, "Roles").
+    pub fn holds(&self, catalog: &Catalog, members_can_create_keys: bool) -> ScopeSet {
+        match self.role {
+            Role::Owner | Role::Admin => ScopeSet::full(),
+            Role::Member => {
+                let mut held: Vec<String> =
+                    MEMBER_BASE_SCOPES.iter().map(|s| (*s).to_owned()).collect();
+                match &self.scopes {
+                    Some(narrowed) => held.extend(narrowed.as_strings()),
+                    None => held.extend(catalog.product_scopes().iter().cloned()),
+                }
+                if members_can_create_keys {
+                    held.push("api_keys:write".to_owned());
+                }
+                ScopeSet::from_trusted(held)
+            }
+        }
+    }
+}
+
+/// A member row joined with its user, for listings.
+#[derive(Debug, Clone)]
+pub struct Member {
+    pub membership: Membership,
+    pub user: User,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum KeyStatus {
+    Active,
+    Revoked,
+    Expired,
+}
+
+impl KeyStatus {
+    pub fn parse(raw: &str) -> Option<Self> {
+        match raw {
+            "active" => Some(Self::Active),
+            "revoked" => Some(Self::Revoked),
+            "expired" => Some(Self::Expired),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct ApiKey {
+    pub id: Uuid,
+    pub workspace_id: Uuid,
+    pub name: String,
+    /// Display form: the prefix plus the first 8 body characters.
+    pub key_prefix: String,
+    pub hash: CredentialHash,
+    pub scopes: ScopeSet,
+    /// The creator's role and scopes when the key was made; the key never exceeds them.
+    pub creator_role: Role,
+    pub creator_scopes: ScopeSet,
+    pub created_by: Uuid,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+    pub expires_at: Option<Timestamp>,
+    pub last_used_at: Option<Timestamp>,
+    pub revoked_at: Option<Timestamp>,
+    pub deleted_at: Option<Timestamp>,
+    pub metadata: JsonObject,
+    pub rotated_from: Option<Uuid>,
+}
+
+impl ApiKey {
+    /// Derived in the documented order: revoked, then expired, then active.
+    pub fn status(&self, now: Timestamp) -> KeyStatus {
+        if self.revoked_at.is_some() {
+            KeyStatus::Revoked
+        } else if self.expires_at.is_some_and(|e| e <= now) {
+            KeyStatus::Expired
+        } else {
+            KeyStatus::Active
+        }
+    }
+
+    /// A key acts with its own scopes intersected with its creator's scopes at creation.
+    pub fn grants(&self, required: &str) -> bool {
+        self.scopes.grants(required) && self.creator_scopes.grants(required)
+    }
+
+    /// What the key holds: its own scopes, less anything its creator's snapshot lacked.
+    pub fn effective_scopes(&self) -> ScopeSet {
+        if self.creator_scopes.is_full() {
+            return self.scopes.clone();
+        }
+        if self.scopes.is_full() {
+            return self.creator_scopes.clone();
+        }
+        ScopeSet::new(
+            self.scopes
+                .iter()
+                .filter(|s| self.creator_scopes.grants(s.as_str()))
+                .cloned()
+                .collect(),
+        )
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct ServiceToken {
+    pub id: Uuid,
+    pub name: String,
+    pub token_prefix: String,
+    pub hash: CredentialHash,
+    pub created_at: Timestamp,
+    pub revoked_at: Option<Timestamp>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Session {
+    pub id: Uuid,
+    pub token_hash: CredentialHash,
+    pub csrf_hash: CredentialHash,
+    pub user_id: Uuid,
+    pub created_at: Timestamp,
+    pub last_seen_at: Timestamp,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ActorType {
+    User,
+    ApiKey,
+    Service,
+    System,
+}
+
+impl ActorType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ActorType::User => "user",
+            ActorType::ApiKey => "api_key",
+            ActorType::Service => "service",
+            ActorType::System => "system",
+        }
+    }
+
+    pub fn parse(raw: &str) -> Option<Self> {
+        match raw {
+            "user" => Some(Self::User),
+            "api_key" => Some(Self::ApiKey),
+            "service" => Some(Self::Service),
+            "system" => Some(Self::System),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct AuditActor {
+    #[serde(rename = "type")]
+    pub kind: ActorType,
+    pub id: Option<Uuid>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct AuditTarget {
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub id: Uuid,
+}
+
+/// An append-only record of one change. It never holds a secret: details carry names,
+/// display prefixes and scopes only.
+#[derive(Debug, Clone)]
+pub struct AuditEvent {
+    pub id: Uuid,
+    pub workspace_id: Uuid,
+    pub at: Timestamp,
+    pub actor: AuditActor,
+    pub action: String,
+    pub target: AuditTarget,
+    pub ip: Option<String>,
+    pub user_agent: Option<String>,
+    pub details: serde_json::Value,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key(scopes: ScopeSet, creator_scopes: ScopeSet) -> ApiKey {
+        let t = now();
+        ApiKey {
+            id: new_id(),
+            workspace_id: new_id(),
+            name: "k".into(),
+            key_prefix: "kw_abcdefgh".into(),
+            hash: CredentialHash::from_bytes([0; 32]),
+            scopes,
+            creator_role: Role::Member,
+            creator_scopes,
+            created_by: new_id(),
+            created_at: t,
+            updated_at: t,
+            expires_at: None,
+            last_used_at: None,
+            revoked_at: None,
+            deleted_at: None,
+            metadata: JsonObject::new(),
+            rotated_from: None,
+        }
+    }
+
+    #[test]
+    fn status_is_revoked_before_expired_before_active() {
+        let t = now();
+        let mut k = key(ScopeSet::full(), ScopeSet::full());
+        assert_eq!(k.status(t), KeyStatus::Active);
+        k.expires_at = Some(t);
+        assert_eq!(
+            k.status(t),
+            KeyStatus::Expired,
+            "expires_at <= now is expired"
+        );
+        k.revoked_at = Some(t);
+        assert_eq!(k.status(t), KeyStatus::Revoked);
+    }
+
+    #[test]
+    fn a_key_acts_with_its_scopes_intersected_with_its_creators_snapshot() {
+        let k = key(ScopeSet::full(), ScopeSet::from_trusted(["apps:read"]));
+        assert!(k.grants("apps:read"));
+        assert!(!k.grants("apps:deploy"));
+        assert_eq!(k.effective_scopes(), ScopeSet::from_trusted(["apps:read"]));
+        let k = key(
+            ScopeSet::from_trusted(["apps:read", "billing:read"]),
+            ScopeSet::from_trusted(["apps"]),
+        );
+        assert_eq!(k.effective_scopes(), ScopeSet::from_trusted(["apps:read"]));
+    }
+
+    #[test]
+    fn members_hold_read_scopes_plus_product_scopes_and_write_only_when_allowed() {
+        let catalog = Catalog::new(vec!["apps:read".into(), "apps:deploy".into()])
+            .unwrap_or_else(|e| panic!("{e}"));
+        let m = Membership {
+            workspace_id: new_id(),
+            user_id: new_id(),
+            role: Role::Member,
+            scopes: None,
+            created_at: now(),
+        };
+        let held = m.holds(&catalog, false);
+        for s in [
+            "api_keys:read",
+            "members:read",
+            "workspace:read",
+            "audit:read",
+            "apps:read",
+            "apps:deploy",
+        ] {
+            assert!(held.grants(s), "{s}");
+        }
+        assert!(!held.grants("api_keys:write"));
+        assert!(m.holds(&catalog, true).grants("api_keys:write"));
+        let narrowed = Membership {
+            scopes: Some(ScopeSet::from_trusted(["apps:read"])),
+            ..m.clone()
+        };
+        assert!(!narrowed.holds(&catalog, false).grants("apps:deploy"));
+        let owner = Membership {
+            role: Role::Owner,
+            ..m
+        };
+        assert!(owner.holds(&catalog, false).is_full());
+    }
+}

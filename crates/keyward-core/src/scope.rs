@@ -1,0 +1,273 @@
+//! Scopes, the catalog, and the matching rule of PRODUCT.md §3.
+//!
+//! A held scope grants a required one when it is `*`, equal to it, or a prefix of it that ends
+//! on a `:` boundary. Matching is pure and tested with tables.
+
+use std::sync::LazyLock;
+
+use regex::Regex;
+use serde::{Deserialize, Serialize};
+
+/// The management scopes keyward adds to every operator's catalog.
+pub const MANAGEMENT_SCOPES: [&str; 7] = [
+    "api_keys:read",
+    "api_keys:write",
+    "members:read",
+    "members:write",
+    "workspace:read",
+    "workspace:write",
+    "audit:read",
+];
+
+/// What every member holds, whatever its membership's product scopes.
+pub const MEMBER_BASE_SCOPES: [&str; 4] = [
+    "api_keys:read",
+    "members:read",
+    "workspace:read",
+    "audit:read",
+];
+
+pub const WILDCARD: &str = "*";
+
+static SCOPE_RE: LazyLock<Option<Regex>> =
+    LazyLock::new(|| Regex::new(r"^[a-z0-9_\-]+(:[A-Za-z0-9_\-.]+)*$").ok());
+
+/// One scope string, e.g. `apps:deploy` or `apps:deploy:app-42`, or the wildcard `*`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Scope(String);
+
+impl Scope {
+    /// Parses the syntax only; whether the catalog knows the scope is [`Catalog::admits`].
+    pub fn parse(raw: &str) -> Option<Self> {
+        if raw == WILDCARD {
+            return Some(Self(raw.to_owned()));
+        }
+        let re = SCOPE_RE.as_ref()?;
+        (raw.len() <= 128 && re.is_match(raw)).then(|| Self(raw.to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    pub fn is_wildcard(&self) -> bool {
+        self.0 == WILDCARD
+    }
+
+    /// Whether holding `self` grants `required`.
+    pub fn grants(&self, required: &str) -> bool {
+        let held = self.0.as_str();
+        held == WILDCARD
+            || held == required
+            || (required.len() > held.len()
+                && required.starts_with(held)
+                && required.as_bytes()[held.len()] == b':')
+    }
+}
+
+impl std::fmt::Display for Scope {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// A list of held scopes. `["*"]` is full access.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct ScopeSet(Vec<Scope>);
+
+impl ScopeSet {
+    pub fn full() -> Self {
+        Self(vec![Scope(WILDCARD.to_owned())])
+    }
+
+    /// Builds a set, dropping duplicates and keeping a stable sorted order for display.
+    pub fn new(mut scopes: Vec<Scope>) -> Self {
+        scopes.sort();
+        scopes.dedup();
+        if scopes.iter().any(Scope::is_wildcard) {
+            return Self::full();
+        }
+        Self(scopes)
+    }
+
+    /// Builds a set from strings already known to be valid scopes (constants, stored rows).
+    pub fn from_trusted<I, S>(scopes: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        Self::new(scopes.into_iter().map(|s| Scope(s.into())).collect())
+    }
+
+    pub fn is_full(&self) -> bool {
+        self.0.iter().any(Scope::is_wildcard)
+    }
+
+    pub fn grants(&self, required: &str) -> bool {
+        self.0.iter().any(|held| held.grants(required))
+    }
+
+    /// Whether every scope in `requested` is granted by this set. `*` is granted only by `*`.
+    pub fn covers(&self, requested: &ScopeSet) -> bool {
+        requested.0.iter().all(|r| {
+            if r.is_wildcard() {
+                self.is_full()
+            } else {
+                self.grants(r.as_str())
+            }
+        })
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = &Scope> {
+        self.0.iter()
+    }
+
+    pub fn as_strings(&self) -> Vec<String> {
+        self.0.iter().map(|s| s.0.clone()).collect()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+/// The operator's product scopes plus keyward's management scopes.
+#[derive(Debug, Clone)]
+pub struct Catalog {
+    product: Vec<String>,
+}
+
+impl Catalog {
+    /// `product` comes from config; invalid entries are reported to the caller, not dropped.
+    pub fn new(product: Vec<String>) -> Result<Self, String> {
+        for s in &product {
+            if s == WILDCARD || Scope::parse(s).is_none() {
+                return Err(format!(
+                    "invalid scope {s:?} in `scopes`: use lowercase words joined by ':'"
+                ));
+            }
+        }
+        let mut product: Vec<String> = product
+            .into_iter()
+            .filter(|s| !MANAGEMENT_SCOPES.contains(&s.as_str()))
+            .collect();
+        product.sort();
+        product.dedup();
+        Ok(Self { product })
+    }
+
+    pub fn product_scopes(&self) -> &[String] {
+        &self.product
+    }
+
+    /// Every scope in the catalog: product scopes first, then management scopes.
+    pub fn all(&self) -> impl Iterator<Item = &str> {
+        self.product
+            .iter()
+            .map(String::as_str)
+            .chain(MANAGEMENT_SCOPES.iter().copied())
+    }
+
+    /// Whether `scope` may be granted: `*`, a catalog scope, a per-resource extension of one
+    /// (`apps:deploy:app-42`), or a family prefix of some (`apps` for `apps:deploy`).
+    pub fn admits(&self, scope: &Scope) -> bool {
+        if scope.is_wildcard() {
+            return true;
+        }
+        let s = scope.as_str();
+        self.all()
+            .any(|c| Scope(c.to_owned()).grants(s) || scope.grants(c))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn scope(s: &str) -> Scope {
+        Scope::parse(s).unwrap_or_else(|| panic!("bad test scope {s}"))
+    }
+
+    #[test]
+    fn matching_is_wildcard_equality_or_a_prefix_on_a_colon_boundary() {
+        let cases = [
+            ("*", "apps:deploy", true),
+            ("*", "anything:at:all", true),
+            ("apps:deploy", "apps:deploy", true),
+            ("apps", "apps:deploy", true),
+            ("apps:deploy", "apps:deploy:app-42", true),
+            ("apps", "apps:deploy:app-42", true),
+            ("apps:deploy:app-42", "apps:deploy", false),
+            ("apps:deploy", "apps:read", false),
+            ("app", "apps:deploy", false),
+            ("apps:dep", "apps:deploy", false),
+            ("apps:deploy", "apps", false),
+            ("billing:read", "apps:read", false),
+        ];
+        for (held, required, expected) in cases {
+            assert_eq!(
+                scope(held).grants(required),
+                expected,
+                "{held} grants {required}?"
+            );
+        }
+    }
+
+    #[test]
+    fn full_access_grants_scopes_the_catalog_does_not_have_yet() {
+        assert!(ScopeSet::full().grants("reports:export"));
+        let custom = ScopeSet::new(vec![scope("apps:read")]);
+        assert!(!custom.grants("reports:export"));
+    }
+
+    #[test]
+    fn wildcard_is_covered_only_by_wildcard() {
+        let everything_listed = ScopeSet::new(vec![scope("apps"), scope("billing")]);
+        assert!(!everything_listed.covers(&ScopeSet::full()));
+        assert!(ScopeSet::full().covers(&ScopeSet::full()));
+        assert!(everything_listed.covers(&ScopeSet::new(vec![scope("apps:deploy:app-1")])));
+    }
+
+    #[test]
+    fn a_set_with_the_wildcard_collapses_to_full_access() {
+        let set = ScopeSet::new(vec![scope("apps:read"), scope("*")]);
+        assert_eq!(set, ScopeSet::full());
+        assert!(set.is_full());
+    }
+
+    #[test]
+    fn the_catalog_admits_its_scopes_their_families_and_per_resource_grants() {
+        let catalog = Catalog::new(vec!["apps:read".into(), "apps:deploy".into()])
+            .unwrap_or_else(|e| panic!("{e}"));
+        for ok in [
+            "*",
+            "apps:read",
+            "apps",
+            "apps:deploy:app-42",
+            "api_keys:read",
+            "audit:read",
+        ] {
+            assert!(catalog.admits(&scope(ok)), "{ok}");
+        }
+        for bad in ["billing:read", "app", "apps:write", "audit:write"] {
+            assert!(!catalog.admits(&scope(bad)), "{bad}");
+        }
+    }
+
+    #[test]
+    fn scope_syntax_rejects_spaces_and_empty_parts() {
+        for bad in [
+            "",
+            "apps:",
+            ":apps",
+            "apps::read",
+            "Apps:read",
+            "apps read",
+            "*:read",
+        ] {
+            assert!(Scope::parse(bad).is_none(), "{bad}");
+        }
+    }
+}

@@ -1,0 +1,164 @@
+//! The storage trait the domain owns. One implementation per backend (SQLite now, PostgreSQL
+//! later); both must pass the same contract tests.
+//!
+//! Reads that need no consistency with a write go through [`Store`]. Every change goes
+//! through a [`StoreTx`] from [`Store::begin`], so that limit checks, the write and its audit
+//! event commit together or not at all. The rules (limits, roles, escalation) live in the
+//! service layer; a store only keeps rows and serializes writers.
+
+use async_trait::async_trait;
+use uuid::Uuid;
+
+use crate::model::{
+    ApiKey, AuditEvent, KeyStatus, Member, Membership, Role, ServiceToken, Session, Timestamp,
+    User, Workspace,
+};
+use crate::secret::CredentialHash;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The database cannot be reached; callers fail closed.
+    #[error("database unavailable: {0}")]
+    Unavailable(String),
+    /// A unique constraint refused the write (an email, a membership, a second rotation).
+    #[error("conflict: {0}")]
+    Conflict(String),
+    #[error("storage error: {0}")]
+    Other(String),
+}
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// A position in a newest-first listing: the `(created_at, id)` of the last row returned.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Cursor {
+    pub at: Timestamp,
+    pub id: Uuid,
+}
+
+/// Filters and page of a key listing. Rows come newest first, by `(created_at, id)` descending;
+/// deleted keys never appear.
+#[derive(Debug, Clone)]
+pub struct KeyQuery {
+    pub status: Option<KeyStatus>,
+    pub created_by: Option<Uuid>,
+    /// Case-insensitive substring of the name.
+    pub name_contains: Option<String>,
+    /// Only rows strictly after this position in the ordering.
+    pub after: Option<Cursor>,
+    pub limit: u32,
+    /// The instant that decides `expired` for the status filter.
+    pub now: Timestamp,
+}
+
+/// Filters and page of an audit listing, newest first by `(at, id)` descending.
+#[derive(Debug, Clone)]
+pub struct AuditQuery {
+    pub action: Option<String>,
+    pub target_id: Option<Uuid>,
+    pub after: Option<Cursor>,
+    pub limit: u32,
+}
+
+/// Keys of a workspace that count toward its limits (deleted keys never count).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct KeyCounts {
+    /// Not revoked and not expired at `now`.
+    pub active: u64,
+    /// Active, revoked and expired.
+    pub total: u64,
+}
+
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// Applies pending migrations; safe to call on every start.
+    async fn migrate(&self) -> StoreResult<()>;
+    /// Succeeds when the database answers a trivial query.
+    async fn ping(&self) -> StoreResult<()>;
+    /// Starts a write transaction. Writers are serialized per workspace at least.
+    async fn begin(&self) -> StoreResult<Box<dyn StoreTx>>;
+
+    async fn count_users(&self) -> StoreResult<u64>;
+    async fn user_by_id(&self, id: Uuid) -> StoreResult<Option<User>>;
+    /// `email` is already lower-cased.
+    async fn user_by_email(&self, email: &str) -> StoreResult<Option<User>>;
+
+    async fn workspace(&self, id: Uuid) -> StoreResult<Option<Workspace>>;
+    /// The workspaces a user belongs to, with the user's role, oldest first.
+    async fn workspaces_of_user(&self, user_id: Uuid) -> StoreResult<Vec<(Workspace, Role)>>;
+    async fn membership(
+        &self,
+        workspace_id: Uuid,
+        user_id: Uuid,
+    ) -> StoreResult<Option<Membership>>;
+    /// Members with their users, oldest membership first.
+    async fn members(&self, workspace_id: Uuid) -> StoreResult<Vec<Member>>;
+
+    /// The verification lookup, through the unique index on the hash. Returns deleted keys
+    /// too; the caller decides what they mean.
+    async fn key_by_hash(&self, hash: &CredentialHash) -> StoreResult<Option<ApiKey>>;
+    /// A key of a workspace that is not deleted.
+    async fn key(&self, workspace_id: Uuid, id: Uuid) -> StoreResult<Option<ApiKey>>;
+    async fn list_keys(&self, workspace_id: Uuid, query: &KeyQuery) -> StoreResult<Vec<ApiKey>>;
+    /// Moves `last_used_at` forward (never back) for each key, in one batch.
+    async fn record_key_use(&self, uses: &[(Uuid, Timestamp)]) -> StoreResult<()>;
+
+    async fn list_audit(
+        &self,
+        workspace_id: Uuid,
+        query: &AuditQuery,
+    ) -> StoreResult<Vec<AuditEvent>>;
+
+    async fn service_token_by_hash(
+        &self,
+        hash: &CredentialHash,
+    ) -> StoreResult<Option<ServiceToken>>;
+    async fn session_by_hash(&self, hash: &CredentialHash) -> StoreResult<Option<Session>>;
+}
+
+/// One write transaction. Dropping it without [`StoreTx::commit`] rolls it back.
+#[async_trait]
+pub trait StoreTx: Send {
+    async fn commit(self: Box<Self>) -> StoreResult<()>;
+
+    /// Reads the workspace and, on backends with row locks, locks it until commit, so that
+    /// limit checks and inserts of concurrent transactions on one workspace do not interleave.
+    async fn lock_workspace(&mut self, id: Uuid) -> StoreResult<Option<Workspace>>;
+    async fn key_counts(&mut self, workspace_id: Uuid, now: Timestamp) -> StoreResult<KeyCounts>;
+    /// A key of a workspace that is not deleted, as this transaction sees it.
+    async fn key(&mut self, workspace_id: Uuid, id: Uuid) -> StoreResult<Option<ApiKey>>;
+    async fn membership(
+        &mut self,
+        workspace_id: Uuid,
+        user_id: Uuid,
+    ) -> StoreResult<Option<Membership>>;
+    async fn count_owners(&mut self, workspace_id: Uuid) -> StoreResult<u64>;
+    async fn user_by_email(&mut self, email: &str) -> StoreResult<Option<User>>;
+
+    /// `Conflict` when the email is taken.
+    async fn insert_user(&mut self, user: &User) -> StoreResult<()>;
+    async fn insert_workspace(&mut self, workspace: &Workspace) -> StoreResult<()>;
+    /// Writes name, plan, key_prefix, members_can_create_keys and updated_at.
+    async fn update_workspace(&mut self, workspace: &Workspace) -> StoreResult<()>;
+    /// `Conflict` when the user is already a member.
+    async fn insert_membership(&mut self, membership: &Membership) -> StoreResult<()>;
+    /// Writes role and scopes.
+    async fn update_membership(&mut self, membership: &Membership) -> StoreResult<()>;
+    async fn delete_membership(&mut self, workspace_id: Uuid, user_id: Uuid) -> StoreResult<()>;
+
+    /// `Conflict` when the hash is taken or `rotated_from` already has a successor.
+    async fn insert_key(&mut self, key: &ApiKey) -> StoreResult<()>;
+    /// Writes name, scopes, expires_at, metadata, revoked_at, deleted_at and updated_at.
+    async fn update_key(&mut self, key: &ApiKey) -> StoreResult<()>;
+    /// Keys of `user_id` in the workspace that are neither revoked nor deleted.
+    async fn unrevoked_keys_of_user(
+        &mut self,
+        workspace_id: Uuid,
+        user_id: Uuid,
+    ) -> StoreResult<Vec<ApiKey>>;
+
+    async fn insert_audit(&mut self, event: &AuditEvent) -> StoreResult<()>;
+    async fn insert_service_token(&mut self, token: &ServiceToken) -> StoreResult<()>;
+    async fn insert_session(&mut self, session: &Session) -> StoreResult<()>;
+    async fn delete_session(&mut self, id: Uuid) -> StoreResult<()>;
+}

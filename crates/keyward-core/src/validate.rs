@@ -1,0 +1,209 @@
+//! Parsing of user input into domain values ("parse, don't validate").
+//!
+//! Each function returns the parsed value or a [`FieldError`] naming the field, so one request
+//! can report every bad field at once through [`Fields`].
+
+use chrono::DateTime;
+
+use crate::error::{Error, FieldError};
+use crate::model::{JsonObject, Timestamp};
+use crate::scope::{Catalog, Scope, ScopeSet};
+
+pub const MAX_NAME_CHARS: usize = 100;
+pub const MAX_METADATA_BYTES: usize = 4096;
+pub const MIN_PASSWORD_CHARS: usize = 12;
+
+/// Collects field errors while a request is parsed, then fails with all of them.
+#[derive(Debug, Default)]
+pub struct Fields(Vec<FieldError>);
+
+impl Fields {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Keeps the value, or records the error and returns `None`.
+    pub fn take<T>(&mut self, parsed: Result<T, FieldError>) -> Option<T> {
+        match parsed {
+            Ok(v) => Some(v),
+            Err(e) => {
+                self.0.push(e);
+                None
+            }
+        }
+    }
+
+    pub fn finish(self) -> Result<(), Error> {
+        if self.0.is_empty() {
+            Ok(())
+        } else {
+            Err(Error::Validation(self.0))
+        }
+    }
+}
+
+/// A display name (key, workspace or user): trimmed, 1–100 characters, no control characters.
+pub fn name(field: &str, raw: &str) -> Result<String, FieldError> {
+    let trimmed = raw.trim();
+    if trimmed.is_empty() {
+        return Err(FieldError::new(field, "must not be empty"));
+    }
+    if trimmed.chars().count() > MAX_NAME_CHARS {
+        return Err(FieldError::new(field, "must be at most 100 characters"));
+    }
+    if trimmed.chars().any(char::is_control) {
+        return Err(FieldError::new(
+            field,
+            "must not contain control characters",
+        ));
+    }
+    Ok(trimmed.to_owned())
+}
+
+/// An RFC 3339 time that lies in the future.
+pub fn future_time(field: &str, raw: &str, now: Timestamp) -> Result<Timestamp, FieldError> {
+    let parsed = DateTime::parse_from_rfc3339(raw)
+        .map_err(|_| {
+            FieldError::new(
+                field,
+                "must be an RFC 3339 timestamp, e.g. 2027-01-01T00:00:00Z",
+            )
+        })?
+        .to_utc();
+    let parsed = DateTime::from_timestamp_millis(parsed.timestamp_millis()).unwrap_or(parsed);
+    if parsed <= now {
+        return Err(FieldError::new(field, "must be in the future"));
+    }
+    Ok(parsed)
+}
+
+/// A JSON object of at most 4 KiB when serialized.
+pub fn metadata(field: &str, raw: serde_json::Value) -> Result<JsonObject, FieldError> {
+    let serde_json::Value::Object(map) = raw else {
+        return Err(FieldError::new(field, "must be a JSON object"));
+    };
+    let size = serde_json::to_vec(&map)
+        .map(|v| v.len())
+        .unwrap_or(usize::MAX);
+    if size > MAX_METADATA_BYTES {
+        return Err(FieldError::new(field, "must be at most 4096 bytes as JSON"));
+    }
+    Ok(map)
+}
+
+/// A list of scopes, each well-formed and admitted by the catalog.
+pub fn scopes(field: &str, raw: &[String], catalog: &Catalog) -> Result<ScopeSet, FieldError> {
+    if raw.is_empty() {
+        return Err(FieldError::new(
+            field,
+            "must list at least one scope, or [\"*\"] for full access",
+        ));
+    }
+    let mut parsed = Vec::with_capacity(raw.len());
+    for s in raw {
+        match Scope::parse(s) {
+            Some(scope) if catalog.admits(&scope) => parsed.push(scope),
+            _ => {
+                return Err(FieldError::new(
+                    field,
+                    format!("unknown scope {s:?}; see GET /api/v1/scopes"),
+                ))
+            }
+        }
+    }
+    Ok(ScopeSet::new(parsed))
+}
+
+/// An email address, lower-cased so that uniqueness is case-insensitive.
+pub fn email(field: &str, raw: &str) -> Result<String, FieldError> {
+    let e = raw.trim().to_lowercase();
+    let valid = e.len() <= 254
+        && !e.chars().any(|c| c.is_whitespace() || c.is_control())
+        && match e.split_once('@') {
+            Some((local, domain)) => {
+                !local.is_empty()
+                    && !domain.contains('@')
+                    && domain.contains('.')
+                    && !domain.starts_with('.')
+                    && !domain.ends_with('.')
+            }
+            None => false,
+        };
+    if valid {
+        Ok(e)
+    } else {
+        Err(FieldError::new(field, "must be a valid email address"))
+    }
+}
+
+pub fn password(field: &str, raw: &str) -> Result<(), FieldError> {
+    if raw.chars().count() < MIN_PASSWORD_CHARS {
+        return Err(FieldError::new(field, "must be at least 12 characters"));
+    }
+    if raw.len() > 1024 {
+        return Err(FieldError::new(field, "must be at most 1024 bytes"));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_trimmed_and_must_be_1_to_100_chars_without_control_characters() {
+        assert_eq!(
+            name("name", "  ci-deploy  ").ok().as_deref(),
+            Some("ci-deploy")
+        );
+        assert!(name("name", "   ").is_err());
+        assert!(name("name", &"x".repeat(100)).is_ok());
+        assert!(name("name", &"x".repeat(101)).is_err());
+        assert!(
+            name("name", &format!(" {} ", "é".repeat(100))).is_ok(),
+            "counts characters, not bytes"
+        );
+        assert!(name("name", "bad\u{7}bell").is_err());
+    }
+
+    #[test]
+    fn expiry_must_be_rfc3339_and_in_the_future() {
+        let now = crate::model::now();
+        assert!(future_time("expires_at", "2999-01-01T00:00:00Z", now).is_ok());
+        assert!(future_time("expires_at", "2000-01-01T00:00:00Z", now).is_err());
+        assert!(future_time("expires_at", "next tuesday", now).is_err());
+        assert!(future_time("expires_at", "2999-01-01", now).is_err());
+    }
+
+    #[test]
+    fn metadata_must_be_an_object_of_at_most_4_kib() {
+        assert!(metadata("metadata", serde_json::json!({"team": "payments"})).is_ok());
+        assert!(metadata("metadata", serde_json::json!(["not", "an", "object"])).is_err());
+        assert!(metadata("metadata", serde_json::json!({"big": "x".repeat(4096)})).is_err());
+    }
+
+    #[test]
+    fn emails_are_case_insensitive_and_checked_for_shape() {
+        assert_eq!(
+            email("email", " Ada@Example.COM ").ok().as_deref(),
+            Some("ada@example.com")
+        );
+        for bad in [
+            "",
+            "ada",
+            "ada@",
+            "@example.com",
+            "ada@example",
+            "a b@example.com",
+            "a@b@c.com",
+        ] {
+            assert!(email("email", bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn passwords_need_twelve_characters() {
+        assert!(password("password", "elevenchars").is_err());
+        assert!(password("password", "twelve chars").is_ok());
+    }
+}
