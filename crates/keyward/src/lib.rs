@@ -1,0 +1,3 @@
+//! keyward server library: storage backends, HTTP API and CLI.
+
+pub mod store;

@@ -1,0 +1,3 @@
+//! Storage backends: implementations of `keyward_core::store::Store`, one per database.
+
+pub mod sqlite;

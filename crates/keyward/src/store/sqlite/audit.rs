@@ -1,0 +1,63 @@
+//! The append-only audit trail: inserts and the newest-first listing.
+
+use keyward_core::model::AuditEvent;
+use keyward_core::store::{AuditQuery, StoreResult};
+use sqlx::{QueryBuilder, Sqlite, SqliteExecutor};
+use uuid::Uuid;
+
+use super::error::map_err;
+use super::rows::{audit_from_row, id, json, millis, opt_id, AUDIT_COLUMNS};
+
+pub(crate) async fn insert_audit(
+    ex: impl SqliteExecutor<'_>,
+    event: &AuditEvent,
+) -> StoreResult<()> {
+    sqlx::query(
+        "INSERT INTO audit_events (id, workspace_id, at, actor_type, actor_id, action, \
+         target_type, target_id, ip, user_agent, details) \
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    )
+    .bind(id(event.id))
+    .bind(id(event.workspace_id))
+    .bind(millis(event.at))
+    .bind(event.actor.kind.as_str())
+    .bind(opt_id(event.actor.id))
+    .bind(&event.action)
+    .bind(&event.target.kind)
+    .bind(id(event.target.id))
+    .bind(event.ip.as_deref())
+    .bind(event.user_agent.as_deref())
+    .bind(json(&event.details, "audit details")?)
+    .execute(ex)
+    .await
+    .map_err(map_err)?;
+    Ok(())
+}
+
+pub(crate) async fn list_audit(
+    ex: impl SqliteExecutor<'_>,
+    workspace_id: Uuid,
+    query: &AuditQuery,
+) -> StoreResult<Vec<AuditEvent>> {
+    let mut sql: QueryBuilder<'_, Sqlite> = QueryBuilder::new(format!(
+        "SELECT {AUDIT_COLUMNS} FROM audit_events WHERE workspace_id = "
+    ));
+    sql.push_bind(id(workspace_id));
+    if let Some(action) = &query.action {
+        sql.push(" AND action = ").push_bind(action.clone());
+    }
+    if let Some(target) = query.target_id {
+        sql.push(" AND target_id = ").push_bind(id(target));
+    }
+    if let Some(after) = query.after {
+        sql.push(" AND (at, id) < (")
+            .push_bind(millis(after.at))
+            .push(", ")
+            .push_bind(id(after.id))
+            .push(")");
+    }
+    sql.push(" ORDER BY at DESC, id DESC LIMIT ")
+        .push_bind(i64::from(query.limit));
+    let rows = sql.build().fetch_all(ex).await.map_err(map_err)?;
+    rows.iter().map(audit_from_row).collect()
+}

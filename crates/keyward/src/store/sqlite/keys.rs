@@ -1,0 +1,229 @@
+//! API keys: the verification lookup, the newest-first listing, limit counts, writes, and
+//! the batched `last_used_at` update.
+
+use keyward_core::model::{ApiKey, KeyStatus, Timestamp};
+use keyward_core::secret::CredentialHash;
+use keyward_core::store::{KeyCounts, KeyQuery, StoreResult};
+use sqlx::{QueryBuilder, Sqlite, SqliteConnection, SqliteExecutor};
+use uuid::Uuid;
+
+use super::error::map_err;
+use super::rows::{hash, id, json, key_from_row, millis, opt_id, opt_millis, KEY_COLUMNS};
+
+pub(crate) async fn key_by_hash(
+    ex: impl SqliteExecutor<'_>,
+    credential: &CredentialHash,
+) -> StoreResult<Option<ApiKey>> {
+    // Deleted keys are returned on purpose: the verifier answers for them itself.
+    let sql = format!("SELECT {KEY_COLUMNS} FROM api_keys WHERE hash = ?");
+    sqlx::query(&sql)
+        .bind(hash(credential))
+        .fetch_optional(ex)
+        .await
+        .map_err(map_err)?
+        .as_ref()
+        .map(key_from_row)
+        .transpose()
+}
+
+pub(crate) async fn key(
+    ex: impl SqliteExecutor<'_>,
+    workspace_id: Uuid,
+    key_id: Uuid,
+) -> StoreResult<Option<ApiKey>> {
+    let sql = format!(
+        "SELECT {KEY_COLUMNS} FROM api_keys \
+         WHERE workspace_id = ? AND id = ? AND deleted_at IS NULL"
+    );
+    sqlx::query(&sql)
+        .bind(id(workspace_id))
+        .bind(id(key_id))
+        .fetch_optional(ex)
+        .await
+        .map_err(map_err)?
+        .as_ref()
+        .map(key_from_row)
+        .transpose()
+}
+
+/// Escapes LIKE's wildcards so that `q=50%` matches the text "50%", not "50" and anything.
+fn like_pattern(needle: &str) -> String {
+    let mut pattern = String::with_capacity(needle.len() + 2);
+    pattern.push('%');
+    for c in needle.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            pattern.push('\\');
+        }
+        pattern.push(c);
+    }
+    pattern.push('%');
+    pattern
+}
+
+pub(crate) async fn list_keys(
+    ex: impl SqliteExecutor<'_>,
+    workspace_id: Uuid,
+    query: &KeyQuery,
+) -> StoreResult<Vec<ApiKey>> {
+    let now = millis(query.now);
+    let mut sql: QueryBuilder<'_, Sqlite> = QueryBuilder::new(format!(
+        "SELECT {KEY_COLUMNS} FROM api_keys WHERE workspace_id = "
+    ));
+    sql.push_bind(id(workspace_id))
+        .push(" AND deleted_at IS NULL");
+    match query.status {
+        None => {}
+        Some(KeyStatus::Active) => {
+            sql.push(" AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > ")
+                .push_bind(now)
+                .push(")");
+        }
+        Some(KeyStatus::Revoked) => {
+            sql.push(" AND revoked_at IS NOT NULL");
+        }
+        Some(KeyStatus::Expired) => {
+            sql.push(" AND revoked_at IS NULL AND expires_at <= ")
+                .push_bind(now);
+        }
+    }
+    if let Some(creator) = query.created_by {
+        sql.push(" AND created_by = ").push_bind(id(creator));
+    }
+    if let Some(needle) = &query.name_contains {
+        // SQLite's LIKE ignores case for ASCII letters, which is what the filter asks for.
+        sql.push(" AND name LIKE ")
+            .push_bind(like_pattern(needle))
+            .push(" ESCAPE '\\'");
+    }
+    if let Some(after) = query.after {
+        sql.push(" AND (created_at, id) < (")
+            .push_bind(millis(after.at))
+            .push(", ")
+            .push_bind(id(after.id))
+            .push(")");
+    }
+    sql.push(" ORDER BY created_at DESC, id DESC LIMIT ")
+        .push_bind(i64::from(query.limit));
+    let rows = sql.build().fetch_all(ex).await.map_err(map_err)?;
+    rows.iter().map(key_from_row).collect()
+}
+
+pub(crate) async fn key_counts(
+    ex: impl SqliteExecutor<'_>,
+    workspace_id: Uuid,
+    now: Timestamp,
+) -> StoreResult<KeyCounts> {
+    let (total, active): (i64, i64) = sqlx::query_as(
+        "SELECT COUNT(*), \
+         COALESCE(SUM(revoked_at IS NULL AND (expires_at IS NULL OR expires_at > ?)), 0) \
+         FROM api_keys WHERE workspace_id = ? AND deleted_at IS NULL",
+    )
+    .bind(millis(now))
+    .bind(id(workspace_id))
+    .fetch_one(ex)
+    .await
+    .map_err(map_err)?;
+    Ok(KeyCounts {
+        active: active.unsigned_abs(),
+        total: total.unsigned_abs(),
+    })
+}
+
+pub(crate) async fn unrevoked_keys_of_user(
+    ex: impl SqliteExecutor<'_>,
+    workspace_id: Uuid,
+    user_id: Uuid,
+) -> StoreResult<Vec<ApiKey>> {
+    let sql = format!(
+        "SELECT {KEY_COLUMNS} FROM api_keys \
+         WHERE workspace_id = ? AND created_by = ? AND revoked_at IS NULL AND deleted_at IS NULL \
+         ORDER BY created_at DESC, id DESC"
+    );
+    let rows = sqlx::query(&sql)
+        .bind(id(workspace_id))
+        .bind(id(user_id))
+        .fetch_all(ex)
+        .await
+        .map_err(map_err)?;
+    rows.iter().map(key_from_row).collect()
+}
+
+pub(crate) async fn insert_key(ex: impl SqliteExecutor<'_>, key: &ApiKey) -> StoreResult<()> {
+    sqlx::query(
+        "INSERT INTO api_keys (id, workspace_id, name, key_prefix, hash, scopes, creator_role, \
+         creator_scopes, created_by, created_at, updated_at, expires_at, last_used_at, \
+         revoked_at, deleted_at, metadata, rotated_from) \
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    )
+    .bind(id(key.id))
+    .bind(id(key.workspace_id))
+    .bind(&key.name)
+    .bind(&key.key_prefix)
+    .bind(hash(&key.hash))
+    .bind(json(&key.scopes, "scopes")?)
+    .bind(key.creator_role.as_str())
+    .bind(json(&key.creator_scopes, "creator scopes")?)
+    .bind(id(key.created_by))
+    .bind(millis(key.created_at))
+    .bind(millis(key.updated_at))
+    .bind(opt_millis(key.expires_at))
+    .bind(opt_millis(key.last_used_at))
+    .bind(opt_millis(key.revoked_at))
+    .bind(opt_millis(key.deleted_at))
+    .bind(json(&key.metadata, "metadata")?)
+    .bind(opt_id(key.rotated_from))
+    .execute(ex)
+    .await
+    .map_err(map_err)?;
+    Ok(())
+}
+
+pub(crate) async fn update_key(ex: impl SqliteExecutor<'_>, key: &ApiKey) -> StoreResult<()> {
+    sqlx::query(
+        "UPDATE api_keys SET name = ?, scopes = ?, expires_at = ?, metadata = ?, \
+         revoked_at = ?, deleted_at = ?, updated_at = ? WHERE workspace_id = ? AND id = ?",
+    )
+    .bind(&key.name)
+    .bind(json(&key.scopes, "scopes")?)
+    .bind(opt_millis(key.expires_at))
+    .bind(json(&key.metadata, "metadata")?)
+    .bind(opt_millis(key.revoked_at))
+    .bind(opt_millis(key.deleted_at))
+    .bind(millis(key.updated_at))
+    .bind(id(key.workspace_id))
+    .bind(id(key.id))
+    .execute(ex)
+    .await
+    .map_err(map_err)?;
+    Ok(())
+}
+
+/// Applies a batch of uses inside the caller's transaction. `MAX` keeps `last_used_at`
+/// monotonic even when batches from several nodes arrive out of order.
+pub(crate) async fn record_key_use(
+    conn: &mut SqliteConnection,
+    uses: &[(Uuid, Timestamp)],
+) -> StoreResult<()> {
+    for (key_id, at) in uses {
+        sqlx::query(
+            "UPDATE api_keys SET last_used_at = MAX(COALESCE(last_used_at, 0), ?) WHERE id = ?",
+        )
+        .bind(millis(*at))
+        .bind(id(*key_id))
+        .execute(&mut *conn)
+        .await
+        .map_err(map_err)?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::like_pattern;
+
+    #[test]
+    fn like_wildcards_in_the_needle_match_literally() {
+        assert_eq!(like_pattern("ci"), "%ci%");
+        assert_eq!(like_pattern("50%_off\\"), "%50\\%\\_off\\\\%");
+    }
+}

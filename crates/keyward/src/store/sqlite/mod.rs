@@ -1,0 +1,221 @@
+//! The SQLite backend, keyward's default store: one database file in WAL mode.
+//!
+//! Concurrency: SQLite allows one writer at a time, so writes go through a pool of exactly
+//! one connection and every write transaction starts with `BEGIN IMMEDIATE`. Two requests
+//! that both check a key limit and then insert therefore run one after the other, never
+//! interleaved, which is what keeps "never one key over" true under concurrency (PRODUCT.md
+//! §5). Reads use a separate pool of read-only connections; in WAL mode they see the last
+//! committed state and never wait for the writer.
+
+mod accounts;
+mod audit;
+mod credentials;
+mod error;
+mod keys;
+mod rows;
+mod tx;
+
+use std::path::Path;
+use std::str::FromStr;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use keyward_core::model::{
+    ApiKey, AuditEvent, Member, Membership, Role, ServiceToken, Session, Timestamp, User, Workspace,
+};
+use keyward_core::secret::CredentialHash;
+use keyward_core::store::{AuditQuery, KeyQuery, Store, StoreError, StoreResult, StoreTx};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
+use sqlx::Connection;
+use uuid::Uuid;
+
+use self::error::map_err;
+use self::tx::SqliteTx;
+
+/// How long a statement waits for a lock held by another process (e.g. the admin CLI while
+/// the server runs) before it gives up with `Unavailable`.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+/// How long a request waits for a pooled connection; writers queue here for their turn.
+const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(10);
+/// Readers run in parallel in WAL mode; a few connections cover a small server's 2–4 cores.
+const READ_CONNECTIONS: u32 = 4;
+/// The statement that opens every write transaction. IMMEDIATE takes the write lock at once
+/// instead of at the first write, so the limit checks a transaction reads cannot be made
+/// stale by another writer before it inserts.
+const BEGIN_WRITE: &str = "BEGIN IMMEDIATE";
+
+/// keyward's SQLite store. Cheap to clone: both pools are shared handles.
+#[derive(Debug, Clone)]
+pub struct SqliteStore {
+    /// Exactly one connection: SQLite has one writer, and queueing for it here rather than
+    /// on the file lock keeps writers in arrival order without busy-waiting.
+    write: SqlitePool,
+    /// Read-only connections for everything that needs no transaction.
+    read: SqlitePool,
+}
+
+impl SqliteStore {
+    /// Opens (creating it if missing) the database file at `path`.
+    pub async fn open(path: &Path) -> StoreResult<SqliteStore> {
+        Self::open_with(SqliteConnectOptions::new().filename(path)).await
+    }
+
+    /// Opens a database from a `sqlite://path` or `sqlite:path` URL, creating the file if
+    /// missing. In-memory databases are refused: the read pool could not see them.
+    pub async fn open_url(url: &str) -> StoreResult<SqliteStore> {
+        if url.contains(":memory:") || url.contains("mode=memory") {
+            return Err(StoreError::Unavailable(
+                "in-memory SQLite databases are not supported; give a file path".into(),
+            ));
+        }
+        let options = SqliteConnectOptions::from_str(url).map_err(map_err)?;
+        Self::open_with(options).await
+    }
+
+    async fn open_with(base: SqliteConnectOptions) -> StoreResult<SqliteStore> {
+        let base = base.foreign_keys(true).busy_timeout(BUSY_TIMEOUT);
+        let write_options = base
+            .clone()
+            .create_if_missing(true)
+            // WAL lets readers proceed while the single writer commits.
+            .journal_mode(SqliteJournalMode::Wal)
+            // FULL fsyncs the WAL at every commit. NORMAL (the usual WAL pairing) survives
+            // kill -9 but can lose the last commits on power loss or an OS crash, and a
+            // 2xx promises that the write is durable (PRODUCT.md §8).
+            .synchronous(SqliteSynchronous::Full);
+        let write = SqlitePoolOptions::new()
+            .max_connections(1)
+            // Keep the writer open for the life of the store: it holds the WAL index, so
+            // read-only connections always find one to attach to.
+            .min_connections(1)
+            .idle_timeout(None)
+            .max_lifetime(None)
+            .acquire_timeout(ACQUIRE_TIMEOUT)
+            .after_release(|conn, _meta| {
+                Box::pin(async move {
+                    // A transaction dropped without commit queues its ROLLBACK on the
+                    // connection; the ping waits for the queue to drain. Should the
+                    // connection still be inside a transaction, close it rather than hand
+                    // the only writer, stuck mid-transaction, to the next request.
+                    conn.ping().await?;
+                    Ok(!conn.is_in_transaction())
+                })
+            })
+            .connect_with(write_options)
+            .await
+            .map_err(map_err)?;
+        let read = SqlitePoolOptions::new()
+            .max_connections(READ_CONNECTIONS)
+            .acquire_timeout(ACQUIRE_TIMEOUT)
+            // Read-only at the SQLite level, so a read path can never write by mistake.
+            .connect_with(base.read_only(true))
+            .await
+            .map_err(map_err)?;
+        Ok(SqliteStore { write, read })
+    }
+
+    /// Closes both pools, waiting for connections in use to be returned. For graceful
+    /// shutdown; the last connection to close checkpoints the WAL into the database file.
+    pub async fn close(&self) {
+        self.read.close().await;
+        self.write.close().await;
+    }
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    async fn migrate(&self) -> StoreResult<()> {
+        sqlx::migrate!("./migrations/sqlite")
+            .run(&self.write)
+            .await
+            .map_err(|e| map_err(sqlx::Error::Migrate(Box::new(e))))
+    }
+
+    async fn ping(&self) -> StoreResult<()> {
+        sqlx::query("SELECT 1")
+            .execute(&self.read)
+            .await
+            .map_err(map_err)?;
+        Ok(())
+    }
+
+    async fn begin(&self) -> StoreResult<Box<dyn StoreTx>> {
+        let tx = self.write.begin_with(BEGIN_WRITE).await.map_err(map_err)?;
+        Ok(Box::new(SqliteTx::new(tx)))
+    }
+
+    async fn count_users(&self) -> StoreResult<u64> {
+        accounts::count_users(&self.read).await
+    }
+
+    async fn user_by_id(&self, id: Uuid) -> StoreResult<Option<User>> {
+        accounts::user_by_id(&self.read, id).await
+    }
+
+    async fn user_by_email(&self, email: &str) -> StoreResult<Option<User>> {
+        accounts::user_by_email(&self.read, email).await
+    }
+
+    async fn workspace(&self, id: Uuid) -> StoreResult<Option<Workspace>> {
+        accounts::workspace(&self.read, id).await
+    }
+
+    async fn workspaces_of_user(&self, user_id: Uuid) -> StoreResult<Vec<(Workspace, Role)>> {
+        accounts::workspaces_of_user(&self.read, user_id).await
+    }
+
+    async fn membership(
+        &self,
+        workspace_id: Uuid,
+        user_id: Uuid,
+    ) -> StoreResult<Option<Membership>> {
+        accounts::membership(&self.read, workspace_id, user_id).await
+    }
+
+    async fn members(&self, workspace_id: Uuid) -> StoreResult<Vec<Member>> {
+        accounts::members(&self.read, workspace_id).await
+    }
+
+    async fn key_by_hash(&self, hash: &CredentialHash) -> StoreResult<Option<ApiKey>> {
+        keys::key_by_hash(&self.read, hash).await
+    }
+
+    async fn key(&self, workspace_id: Uuid, id: Uuid) -> StoreResult<Option<ApiKey>> {
+        keys::key(&self.read, workspace_id, id).await
+    }
+
+    async fn list_keys(&self, workspace_id: Uuid, query: &KeyQuery) -> StoreResult<Vec<ApiKey>> {
+        keys::list_keys(&self.read, workspace_id, query).await
+    }
+
+    async fn record_key_use(&self, uses: &[(Uuid, Timestamp)]) -> StoreResult<()> {
+        if uses.is_empty() {
+            return Ok(());
+        }
+        // One transaction for the whole batch: one fsync instead of one per key.
+        let mut tx = self.write.begin_with(BEGIN_WRITE).await.map_err(map_err)?;
+        keys::record_key_use(&mut tx, uses).await?;
+        tx.commit().await.map_err(map_err)
+    }
+
+    async fn list_audit(
+        &self,
+        workspace_id: Uuid,
+        query: &AuditQuery,
+    ) -> StoreResult<Vec<AuditEvent>> {
+        audit::list_audit(&self.read, workspace_id, query).await
+    }
+
+    async fn service_token_by_hash(
+        &self,
+        hash: &CredentialHash,
+    ) -> StoreResult<Option<ServiceToken>> {
+        credentials::service_token_by_hash(&self.read, hash).await
+    }
+
+    async fn session_by_hash(&self, hash: &CredentialHash) -> StoreResult<Option<Session>> {
+        credentials::session_by_hash(&self.read, hash).await
+    }
+}

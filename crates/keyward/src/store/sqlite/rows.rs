@@ -1,0 +1,239 @@
+//! Row ↔ model mapping: how domain values are stored (ids as hyphenated TEXT, times as unix
+//! milliseconds, hashes as BLOB, scope lists and objects as JSON TEXT) and read back.
+//!
+//! Every column list here matches a `*_from_row` function below, so a query selects
+//! `KEY_COLUMNS` and maps with `key_from_row`, and the two cannot drift apart.
+
+use chrono::DateTime;
+use keyward_core::key_format::KeyPrefix;
+use keyward_core::model::{
+    ActorType, ApiKey, AuditActor, AuditEvent, AuditTarget, JsonObject, Member, Membership, Role,
+    ServiceToken, Session, Timestamp, User, Workspace,
+};
+use keyward_core::scope::ScopeSet;
+use keyward_core::secret::{CredentialHash, PasswordHash};
+use keyward_core::store::{StoreError, StoreResult};
+use sqlx::sqlite::SqliteRow;
+use sqlx::Row;
+use uuid::fmt::Hyphenated;
+use uuid::Uuid;
+
+use super::error::map_err;
+
+pub(crate) const USER_COLUMNS: &str =
+    "u.id, u.email, u.name, u.password_hash, u.email_verified_at, u.created_at";
+pub(crate) const WORKSPACE_COLUMNS: &str =
+    "w.id, w.name, w.plan, w.key_prefix, w.members_can_create_keys, w.created_at, w.updated_at";
+pub(crate) const MEMBERSHIP_COLUMNS: &str =
+    "m.workspace_id, m.user_id, m.role, m.scopes, m.created_at AS m_created_at";
+pub(crate) const KEY_COLUMNS: &str = "id, workspace_id, name, key_prefix, hash, scopes, \
+     creator_role, creator_scopes, created_by, created_at, updated_at, expires_at, \
+     last_used_at, revoked_at, deleted_at, metadata, rotated_from";
+pub(crate) const AUDIT_COLUMNS: &str = "id, workspace_id, at, actor_type, actor_id, action, \
+     target_type, target_id, ip, user_agent, details";
+pub(crate) const SERVICE_TOKEN_COLUMNS: &str =
+    "id, name, token_prefix, hash, created_at, revoked_at";
+pub(crate) const SESSION_COLUMNS: &str =
+    "id, token_hash, csrf_hash, user_id, created_at, last_seen_at";
+
+// ---- values going in -------------------------------------------------------------------
+
+/// Ids are stored as hyphenated text so that they read well in the `sqlite3` shell; v7 ids
+/// still sort by creation time as text, which the listing cursor relies on.
+pub(crate) fn id(value: Uuid) -> Hyphenated {
+    value.hyphenated()
+}
+
+pub(crate) fn opt_id(value: Option<Uuid>) -> Option<Hyphenated> {
+    value.map(Uuid::hyphenated)
+}
+
+pub(crate) fn millis(value: Timestamp) -> i64 {
+    value.timestamp_millis()
+}
+
+pub(crate) fn opt_millis(value: Option<Timestamp>) -> Option<i64> {
+    value.map(millis)
+}
+
+pub(crate) fn hash(value: &CredentialHash) -> &[u8] {
+    value.expose_secret()
+}
+
+pub(crate) fn json<T: serde::Serialize>(value: &T, what: &str) -> StoreResult<String> {
+    serde_json::to_string(value).map_err(|_| StoreError::Other(format!("could not encode {what}")))
+}
+
+// ---- values coming out -----------------------------------------------------------------
+
+/// An error about a stored column that names the column and never its value.
+fn bad(column: &str) -> StoreError {
+    StoreError::Other(format!("stored column {column} holds an invalid value"))
+}
+
+fn get_id(row: &SqliteRow, column: &str) -> StoreResult<Uuid> {
+    row.try_get::<Hyphenated, _>(column)
+        .map(Hyphenated::into_uuid)
+        .map_err(map_err)
+}
+
+fn get_opt_id(row: &SqliteRow, column: &str) -> StoreResult<Option<Uuid>> {
+    row.try_get::<Option<Hyphenated>, _>(column)
+        .map(|v| v.map(Hyphenated::into_uuid))
+        .map_err(map_err)
+}
+
+fn get_time(row: &SqliteRow, column: &str) -> StoreResult<Timestamp> {
+    let ms: i64 = row.try_get(column).map_err(map_err)?;
+    DateTime::from_timestamp_millis(ms).ok_or_else(|| bad(column))
+}
+
+fn get_opt_time(row: &SqliteRow, column: &str) -> StoreResult<Option<Timestamp>> {
+    let ms: Option<i64> = row.try_get(column).map_err(map_err)?;
+    ms.map(|ms| DateTime::from_timestamp_millis(ms).ok_or_else(|| bad(column)))
+        .transpose()
+}
+
+fn get_str(row: &SqliteRow, column: &str) -> StoreResult<String> {
+    row.try_get(column).map_err(map_err)
+}
+
+fn get_opt_str(row: &SqliteRow, column: &str) -> StoreResult<Option<String>> {
+    row.try_get(column).map_err(map_err)
+}
+
+fn get_hash(row: &SqliteRow, column: &str) -> StoreResult<CredentialHash> {
+    let bytes: Vec<u8> = row.try_get(column).map_err(map_err)?;
+    CredentialHash::from_slice(&bytes).ok_or_else(|| bad(column))
+}
+
+fn get_role(row: &SqliteRow, column: &str) -> StoreResult<Role> {
+    Role::parse(&get_str(row, column)?).ok_or_else(|| bad(column))
+}
+
+/// Scope lists were validated before they were written, so they are rebuilt as trusted.
+fn parse_scopes(raw: &str, column: &str) -> StoreResult<ScopeSet> {
+    serde_json::from_str::<Vec<String>>(raw)
+        .map(ScopeSet::from_trusted)
+        .map_err(|_| bad(column))
+}
+
+fn get_scopes(row: &SqliteRow, column: &str) -> StoreResult<ScopeSet> {
+    parse_scopes(&get_str(row, column)?, column)
+}
+
+// ---- rows ------------------------------------------------------------------------------
+
+pub(crate) fn user_from_row(row: &SqliteRow) -> StoreResult<User> {
+    Ok(User {
+        id: get_id(row, "id")?,
+        email: get_str(row, "email")?,
+        name: get_str(row, "name")?,
+        password_hash: get_opt_str(row, "password_hash")?.map(PasswordHash::from_phc),
+        email_verified_at: get_opt_time(row, "email_verified_at")?,
+        created_at: get_time(row, "created_at")?,
+    })
+}
+
+pub(crate) fn workspace_from_row(row: &SqliteRow) -> StoreResult<Workspace> {
+    let members_can_create_keys: i64 = row.try_get("members_can_create_keys").map_err(map_err)?;
+    Ok(Workspace {
+        id: get_id(row, "id")?,
+        name: get_str(row, "name")?,
+        plan: get_str(row, "plan")?,
+        key_prefix: KeyPrefix::parse(&get_str(row, "key_prefix")?)
+            .ok_or_else(|| bad("workspaces.key_prefix"))?,
+        members_can_create_keys: members_can_create_keys != 0,
+        created_at: get_time(row, "created_at")?,
+        updated_at: get_time(row, "updated_at")?,
+    })
+}
+
+pub(crate) fn membership_from_row(row: &SqliteRow) -> StoreResult<Membership> {
+    Ok(Membership {
+        workspace_id: get_id(row, "workspace_id")?,
+        user_id: get_id(row, "user_id")?,
+        role: get_role(row, "role")?,
+        scopes: get_opt_str(row, "scopes")?
+            .map(|raw| parse_scopes(&raw, "memberships.scopes"))
+            .transpose()?,
+        created_at: get_time(row, "m_created_at")?,
+    })
+}
+
+/// A membership joined with its user: `MEMBERSHIP_COLUMNS, USER_COLUMNS`.
+pub(crate) fn member_from_row(row: &SqliteRow) -> StoreResult<Member> {
+    Ok(Member {
+        membership: membership_from_row(row)?,
+        user: user_from_row(row)?,
+    })
+}
+
+pub(crate) fn key_from_row(row: &SqliteRow) -> StoreResult<ApiKey> {
+    let metadata: JsonObject =
+        serde_json::from_str(&get_str(row, "metadata")?).map_err(|_| bad("api_keys.metadata"))?;
+    Ok(ApiKey {
+        id: get_id(row, "id")?,
+        workspace_id: get_id(row, "workspace_id")?,
+        name: get_str(row, "name")?,
+        key_prefix: get_str(row, "key_prefix")?,
+        hash: get_hash(row, "hash")?,
+        scopes: get_scopes(row, "scopes")?,
+        creator_role: get_role(row, "creator_role")?,
+        creator_scopes: get_scopes(row, "creator_scopes")?,
+        created_by: get_id(row, "created_by")?,
+        created_at: get_time(row, "created_at")?,
+        updated_at: get_time(row, "updated_at")?,
+        expires_at: get_opt_time(row, "expires_at")?,
+        last_used_at: get_opt_time(row, "last_used_at")?,
+        revoked_at: get_opt_time(row, "revoked_at")?,
+        deleted_at: get_opt_time(row, "deleted_at")?,
+        metadata,
+        rotated_from: get_opt_id(row, "rotated_from")?,
+    })
+}
+
+pub(crate) fn audit_from_row(row: &SqliteRow) -> StoreResult<AuditEvent> {
+    let details =
+        serde_json::from_str(&get_str(row, "details")?).map_err(|_| bad("audit_events.details"))?;
+    Ok(AuditEvent {
+        id: get_id(row, "id")?,
+        workspace_id: get_id(row, "workspace_id")?,
+        at: get_time(row, "at")?,
+        actor: AuditActor {
+            kind: ActorType::parse(&get_str(row, "actor_type")?)
+                .ok_or_else(|| bad("audit_events.actor_type"))?,
+            id: get_opt_id(row, "actor_id")?,
+        },
+        action: get_str(row, "action")?,
+        target: AuditTarget {
+            kind: get_str(row, "target_type")?,
+            id: get_id(row, "target_id")?,
+        },
+        ip: get_opt_str(row, "ip")?,
+        user_agent: get_opt_str(row, "user_agent")?,
+        details,
+    })
+}
+
+pub(crate) fn service_token_from_row(row: &SqliteRow) -> StoreResult<ServiceToken> {
+    Ok(ServiceToken {
+        id: get_id(row, "id")?,
+        name: get_str(row, "name")?,
+        token_prefix: get_str(row, "token_prefix")?,
+        hash: get_hash(row, "hash")?,
+        created_at: get_time(row, "created_at")?,
+        revoked_at: get_opt_time(row, "revoked_at")?,
+    })
+}
+
+pub(crate) fn session_from_row(row: &SqliteRow) -> StoreResult<Session> {
+    Ok(Session {
+        id: get_id(row, "id")?,
+        token_hash: get_hash(row, "token_hash")?,
+        csrf_hash: get_hash(row, "csrf_hash")?,
+        user_id: get_id(row, "user_id")?,
+        created_at: get_time(row, "created_at")?,
+        last_seen_at: get_time(row, "last_seen_at")?,
+    })
+}

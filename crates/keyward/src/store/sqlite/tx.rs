@@ -1,0 +1,119 @@
+//! [`StoreTx`] for SQLite: a `BEGIN IMMEDIATE` transaction on the single write connection.
+//!
+//! Rollback on drop comes from sqlx's `Transaction`: dropping it uncommitted queues a
+//! ROLLBACK that the connection runs before any later statement, and the write pool's
+//! release check closes the connection should it still be inside a transaction.
+
+use async_trait::async_trait;
+use keyward_core::model::{
+    ApiKey, AuditEvent, Membership, ServiceToken, Session, Timestamp, User, Workspace,
+};
+use keyward_core::store::{KeyCounts, StoreResult, StoreTx};
+use sqlx::{Sqlite, Transaction};
+use uuid::Uuid;
+
+use super::error::map_err;
+use super::{accounts, audit, credentials, keys};
+
+pub(crate) struct SqliteTx {
+    tx: Transaction<'static, Sqlite>,
+}
+
+impl SqliteTx {
+    pub(crate) fn new(tx: Transaction<'static, Sqlite>) -> Self {
+        Self { tx }
+    }
+}
+
+#[async_trait]
+impl StoreTx for SqliteTx {
+    async fn commit(self: Box<Self>) -> StoreResult<()> {
+        self.tx.commit().await.map_err(map_err)
+    }
+
+    async fn lock_workspace(&mut self, id: Uuid) -> StoreResult<Option<Workspace>> {
+        // BEGIN IMMEDIATE already holds the database's write lock, which covers every
+        // workspace, so a plain read is enough here.
+        accounts::workspace(&mut *self.tx, id).await
+    }
+
+    async fn key_counts(&mut self, workspace_id: Uuid, now: Timestamp) -> StoreResult<KeyCounts> {
+        keys::key_counts(&mut *self.tx, workspace_id, now).await
+    }
+
+    async fn key(&mut self, workspace_id: Uuid, id: Uuid) -> StoreResult<Option<ApiKey>> {
+        keys::key(&mut *self.tx, workspace_id, id).await
+    }
+
+    async fn membership(
+        &mut self,
+        workspace_id: Uuid,
+        user_id: Uuid,
+    ) -> StoreResult<Option<Membership>> {
+        accounts::membership(&mut *self.tx, workspace_id, user_id).await
+    }
+
+    async fn count_owners(&mut self, workspace_id: Uuid) -> StoreResult<u64> {
+        accounts::count_owners(&mut *self.tx, workspace_id).await
+    }
+
+    async fn user_by_email(&mut self, email: &str) -> StoreResult<Option<User>> {
+        accounts::user_by_email(&mut *self.tx, email).await
+    }
+
+    async fn insert_user(&mut self, user: &User) -> StoreResult<()> {
+        accounts::insert_user(&mut *self.tx, user).await
+    }
+
+    async fn insert_workspace(&mut self, workspace: &Workspace) -> StoreResult<()> {
+        accounts::insert_workspace(&mut *self.tx, workspace).await
+    }
+
+    async fn update_workspace(&mut self, workspace: &Workspace) -> StoreResult<()> {
+        accounts::update_workspace(&mut *self.tx, workspace).await
+    }
+
+    async fn insert_membership(&mut self, membership: &Membership) -> StoreResult<()> {
+        accounts::insert_membership(&mut *self.tx, membership).await
+    }
+
+    async fn update_membership(&mut self, membership: &Membership) -> StoreResult<()> {
+        accounts::update_membership(&mut *self.tx, membership).await
+    }
+
+    async fn delete_membership(&mut self, workspace_id: Uuid, user_id: Uuid) -> StoreResult<()> {
+        accounts::delete_membership(&mut *self.tx, workspace_id, user_id).await
+    }
+
+    async fn insert_key(&mut self, key: &ApiKey) -> StoreResult<()> {
+        keys::insert_key(&mut *self.tx, key).await
+    }
+
+    async fn update_key(&mut self, key: &ApiKey) -> StoreResult<()> {
+        keys::update_key(&mut *self.tx, key).await
+    }
+
+    async fn unrevoked_keys_of_user(
+        &mut self,
+        workspace_id: Uuid,
+        user_id: Uuid,
+    ) -> StoreResult<Vec<ApiKey>> {
+        keys::unrevoked_keys_of_user(&mut *self.tx, workspace_id, user_id).await
+    }
+
+    async fn insert_audit(&mut self, event: &AuditEvent) -> StoreResult<()> {
+        audit::insert_audit(&mut *self.tx, event).await
+    }
+
+    async fn insert_service_token(&mut self, token: &ServiceToken) -> StoreResult<()> {
+        credentials::insert_service_token(&mut *self.tx, token).await
+    }
+
+    async fn insert_session(&mut self, session: &Session) -> StoreResult<()> {
+        credentials::insert_session(&mut *self.tx, session).await
+    }
+
+    async fn delete_session(&mut self, id: Uuid) -> StoreResult<()> {
+        credentials::delete_session(&mut *self.tx, id).await
+    }
+}
