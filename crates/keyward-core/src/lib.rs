@@ -1,12 +1,17 @@
-//! keyward's domain: the key format, scopes and roles, the storage trait it owns, and the
-//! service layer that the HTTP API, the console and the CLI all call.
+//! keyward's domain: the key format, scopes and roles, the storage trait it owns, the
+//! verification hot path, and the service layer that the HTTP API, the console and the CLI
+//! all call.
 
 pub mod error;
 pub mod key_format;
 pub mod model;
 pub mod scope;
 pub mod secret;
+pub mod service;
 pub mod store;
+pub mod usage;
 pub mod validate;
+pub mod verify;
 
 pub use error::{Error, Result};
+pub use service::Service;

@@ -1,3 +1,10 @@
-//! keyward server library: storage backends, HTTP API and CLI.
+//! keyward server library: configuration, storage backends, the HTTP API, start-up, and the
+//! command-line interface. The binary in `main.rs` only calls [`cli::main`].
 
+pub mod app;
+pub mod cli;
+pub mod config;
+pub mod http;
+pub mod logging;
+pub mod pepper;
 pub mod store;

@@ -1,1 +1,5 @@
-fn main() {}
+//! The `keyward` binary.
+
+fn main() -> std::process::ExitCode {
+    keyward::cli::main()
+}

@@ -1,0 +1,263 @@
+//! Users, service tokens and sessions: creating them, and turning a presented credential into
+//! a [`Caller`].
+
+use argon2::password_hash::{rand_core::OsRng, PasswordHasher, SaltString};
+use uuid::Uuid;
+
+use super::{Caller, RequestMeta, Service, Via};
+use crate::error::{Error, Result};
+use crate::key_format::{self, KeyPrefix, SERVICE_TOKEN_PREFIX};
+use crate::model::{new_id, now, ApiKey, Role, ServiceToken, Session, User, Workspace};
+use crate::scope::ScopeSet;
+use crate::secret::{PasswordHash, SecretString};
+use crate::store::StoreError;
+use crate::validate::{self, Fields};
+use crate::verify::VerifyCode;
+
+#[derive(Debug, Clone)]
+pub struct NewUser {
+    pub email: String,
+    pub name: Option<String>,
+    pub password: Option<SecretString>,
+    pub verified: bool,
+    /// Creates a workspace of this name with the user in `role`.
+    pub workspace_name: Option<String>,
+    pub role: Role,
+}
+
+/// The answer of `GET /users/current`.
+#[derive(Debug, Clone)]
+pub struct WhoAmI {
+    pub user: User,
+    pub workspace: Option<Workspace>,
+    pub role: Option<Role>,
+    pub key: Option<ApiKey>,
+    pub scopes: ScopeSet,
+}
+
+impl Service {
+    /// The operator's `admin user create`.
+    pub async fn create_user(&self, input: NewUser) -> Result<(User, Option<Workspace>)> {
+        let mut f = Fields::new();
+        let email = f.take(validate::email("email", &input.email));
+        let name = match input.name.as_deref() {
+            Some(raw) => f.take(validate::name("name", raw)),
+            None => email
+                .as_deref()
+                .map(|e| e.split('@').next().unwrap_or(e).to_owned()),
+        };
+        if let Some(pw) = &input.password {
+            f.take(validate::password("password", pw.expose_secret()));
+        }
+        let workspace_name = match input.workspace_name.as_deref() {
+            Some(raw) => f.take(validate::name("workspace", raw)).map(Some),
+            None => Some(None),
+        };
+        f.finish()?;
+        let (Some(email), Some(name), Some(workspace_name)) = (email, name, workspace_name) else {
+            return Err(Error::Internal("validation passed without values".into()));
+        };
+        let password_hash = match input.password {
+            Some(pw) => Some(hash_password(pw).await?),
+            None => None,
+        };
+        let now = now();
+        let user = User {
+            id: new_id(),
+            email,
+            name,
+            password_hash,
+            email_verified_at: input.verified.then_some(now),
+            created_at: now,
+        };
+        let mut tx = self.store.begin().await?;
+        tx.insert_user(&user).await.map_err(|e| match e {
+            StoreError::Conflict(_) => {
+                Error::Conflict("a user with this email already exists".into())
+            }
+            other => other.into(),
+        })?;
+        let workspace = match workspace_name {
+            Some(ws_name) => {
+                let caller = Caller {
+                    user: user.clone(),
+                    via: Via::System,
+                    meta: RequestMeta::default(),
+                };
+                Some(
+                    self.insert_workspace(tx.as_mut(), &caller, ws_name, user.id, input.role)
+                        .await?,
+                )
+            }
+            None => None,
+        };
+        tx.commit().await?;
+        Ok((user, workspace))
+    }
+
+    /// Finds a user by id or email, for the operator's CLI.
+    pub async fn find_user(&self, id_or_email: &str) -> Result<User> {
+        let found = match Uuid::parse_str(id_or_email) {
+            Ok(id) => self.store.user_by_id(id).await?,
+            Err(_) => {
+                self.store
+                    .user_by_email(&id_or_email.trim().to_lowercase())
+                    .await?
+            }
+        };
+        found.ok_or(Error::NotFound)
+    }
+
+    /// The operator's `admin service-token create`; the secret is returned once.
+    pub async fn create_service_token(&self, name: &str) -> Result<(ServiceToken, SecretString)> {
+        let name = validate::name("name", name).map_err(|e| Error::Validation(vec![e]))?;
+        let prefix = KeyPrefix::parse(SERVICE_TOKEN_PREFIX)
+            .ok_or_else(|| Error::Internal("bad token prefix".into()))?;
+        let minted = key_format::generate(&prefix);
+        let token = ServiceToken {
+            id: new_id(),
+            name,
+            token_prefix: minted.display_prefix,
+            hash: self.pepper.hash(minted.secret.expose_secret()),
+            created_at: now(),
+            revoked_at: None,
+        };
+        let mut tx = self.store.begin().await?;
+        tx.insert_service_token(&token).await?;
+        tx.commit().await?;
+        Ok((token, minted.secret))
+    }
+
+    /// Starts a session for a user: returns the session cookie value and its CSRF token.
+    pub async fn create_session(&self, user_id: Uuid) -> Result<(SecretString, SecretString)> {
+        let token = random_secret();
+        let csrf = random_secret();
+        let now = now();
+        let session = Session {
+            id: new_id(),
+            token_hash: self.pepper.hash(token.expose_secret()),
+            csrf_hash: self.pepper.hash(csrf.expose_secret()),
+            user_id,
+            created_at: now,
+            last_seen_at: now,
+        };
+        let mut tx = self.store.begin().await?;
+        tx.insert_session(&session).await?;
+        tx.commit().await?;
+        Ok((token, csrf))
+    }
+
+    /// `Authorization: Bearer <api key>` on the management API: the key must verify as valid.
+    pub async fn authenticate_key(&self, presented: &str, meta: RequestMeta) -> Result<Caller> {
+        let verdict = self.verifier.verify(presented, &[]).await?;
+        let (VerifyCode::Valid, Some(key)) = (verdict.code, verdict.key) else {
+            return Err(Error::Unauthorized { token_sent: true });
+        };
+        let user = self
+            .store
+            .user_by_id(key.created_by)
+            .await?
+            .ok_or(Error::Unauthorized { token_sent: true })?;
+        Ok(Caller {
+            user,
+            via: Via::ApiKey(Box::new(key)),
+            meta,
+        })
+    }
+
+    /// The console's session cookie. State-changing requests must also carry the session's
+    /// CSRF token, compared in constant time through its hash.
+    pub async fn authenticate_session(
+        &self,
+        token: &str,
+        csrf: Option<&str>,
+        state_changing: bool,
+        meta: RequestMeta,
+    ) -> Result<Caller> {
+        let hash = self.pepper.hash(token);
+        let session = self
+            .store
+            .session_by_hash(&hash)
+            .await?
+            .ok_or(Error::Unauthorized { token_sent: true })?;
+        if !session.token_hash.ct_eq(&hash) {
+            return Err(Error::Unauthorized { token_sent: true });
+        }
+        if state_changing {
+            let sent = csrf.map(|c| self.pepper.hash(c));
+            if !sent.is_some_and(|h| h.ct_eq(&session.csrf_hash)) {
+                return Err(Error::CsrfFailed);
+            }
+        }
+        let user = self
+            .store
+            .user_by_id(session.user_id)
+            .await?
+            .ok_or(Error::Unauthorized { token_sent: true })?;
+        Ok(Caller {
+            user,
+            via: Via::Session(session),
+            meta,
+        })
+    }
+
+    /// Only service tokens may call the verify API.
+    pub async fn authenticate_service(&self, presented: &str) -> Result<ServiceToken> {
+        let unauthorized = Error::Unauthorized { token_sent: true };
+        if !presented.starts_with(SERVICE_TOKEN_PREFIX) || key_format::parse(presented).is_err() {
+            return Err(unauthorized);
+        }
+        let hash = self.pepper.hash(presented);
+        match self.store.service_token_by_hash(&hash).await? {
+            Some(t) if t.revoked_at.is_none() && t.hash.ct_eq(&hash) => Ok(t),
+            _ => Err(unauthorized),
+        }
+    }
+
+    pub async fn whoami(&self, caller: &Caller, hint: Option<Uuid>) -> Result<WhoAmI> {
+        let workspace_id = match self.current_workspace(caller, hint).await {
+            Ok(id) => Some(id),
+            Err(Error::NotFound | Error::BadRequest(_)) => None,
+            Err(e) => return Err(e),
+        };
+        let principal = match workspace_id {
+            Some(id) => Some(self.principal(caller, id).await?),
+            None => None,
+        };
+        let key = match &caller.via {
+            Via::ApiKey(k) => Some(self.with_usage((**k).clone())),
+            _ => None,
+        };
+        Ok(WhoAmI {
+            user: caller.user.clone(),
+            scopes: principal
+                .as_ref()
+                .map(|p| p.held.clone())
+                .unwrap_or_default(),
+            role: principal.as_ref().map(|p| p.role),
+            workspace: principal.map(|p| p.workspace),
+            key,
+        })
+    }
+}
+
+/// 256 bits from the OS CSPRNG, hex-encoded: session ids and CSRF tokens.
+fn random_secret() -> SecretString {
+    let mut bytes = [0u8; 32];
+    rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut bytes);
+    SecretString::new(hex::encode(bytes))
+}
+
+/// argon2id with the crate defaults (19 MiB, 2 iterations), off the async executor because
+/// it is deliberately slow.
+async fn hash_password(password: SecretString) -> Result<PasswordHash> {
+    tokio::task::spawn_blocking(move || {
+        let salt = SaltString::generate(&mut OsRng);
+        argon2::Argon2::default()
+            .hash_password(password.expose_secret().as_bytes(), &salt)
+            .map(|h| PasswordHash::from_phc(h.to_string()))
+            .map_err(|e| Error::Internal(format!("password hashing failed: {e}")))
+    })
+    .await
+    .map_err(|e| Error::Internal(format!("password hashing task failed: {e}")))?
+}

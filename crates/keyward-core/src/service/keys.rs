@@ -1,0 +1,434 @@
+//! The key lifecycle: create, list, read, edit, revoke, delete and rotate (PRODUCT.md §3–§5).
+
+use chrono::Duration;
+use serde_json::json;
+use uuid::Uuid;
+
+use super::{decode_cursor, page_limit, paginate, Page, Principal, Service};
+use crate::error::{Error, Result};
+use crate::key_format;
+use crate::model::{new_id, now, ApiKey, JsonObject, KeyStatus, Timestamp, Workspace};
+use crate::scope::ScopeSet;
+use crate::secret::SecretString;
+use crate::store::{Cursor, KeyQuery, StoreError, StoreTx};
+use crate::validate::{self, Fields};
+
+/// The longest grace period a rotation may give the old key.
+pub const MAX_GRACE_SECONDS: u64 = 90 * 24 * 3600;
+
+#[derive(Debug, Clone, Default)]
+pub struct NewKey {
+    pub name: String,
+    pub expires_at: Option<String>,
+    /// `None` gives the key what the creator holds.
+    pub scopes: Option<Vec<String>>,
+    pub metadata: Option<serde_json::Value>,
+}
+
+/// An edit. For `expires_at`, `Some(None)` clears the expiry and `None` leaves it.
+#[derive(Debug, Clone, Default)]
+pub struct KeyPatch {
+    pub name: Option<String>,
+    pub scopes: Option<Vec<String>>,
+    pub expires_at: Option<Option<String>>,
+    pub metadata: Option<serde_json::Value>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Rotation {
+    pub grace_period_seconds: Option<u64>,
+    pub expires_at: Option<String>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct KeyFilter {
+    pub status: Option<String>,
+    pub created_by: Option<String>,
+    pub q: Option<String>,
+    pub limit: Option<u32>,
+    pub cursor: Option<String>,
+}
+
+/// A key together with its secret: returned by create and rotate only.
+#[derive(Debug)]
+pub struct CreatedKey {
+    pub key: ApiKey,
+    pub secret: SecretString,
+}
+
+impl Service {
+    pub async fn create_key(&self, p: &Principal, input: NewKey) -> Result<CreatedKey> {
+        p.require("api_keys:write")?;
+        p.require_verified()?;
+        let now = now();
+        let mut f = Fields::new();
+        let name = f.take(validate::name("name", &input.name));
+        let expires_at = match input.expires_at.as_deref() {
+            Some(raw) => f
+                .take(validate::future_time("expires_at", raw, now))
+                .map(Some),
+            None => Some(None),
+        };
+        let scopes = match input.scopes.as_deref() {
+            Some(raw) => f.take(validate::scopes("scopes", raw, &self.settings.catalog)),
+            None => Some(self.default_scopes(p)),
+        };
+        let metadata = match input.metadata {
+            Some(raw) => f.take(validate::metadata("metadata", raw)),
+            None => Some(JsonObject::new()),
+        };
+        f.finish()?;
+        let (Some(name), Some(expires_at), Some(scopes), Some(metadata)) =
+            (name, expires_at, scopes, metadata)
+        else {
+            return Err(Error::Internal("validation passed without values".into()));
+        };
+        check_no_escalation(p, &scopes)?;
+
+        let mut tx = self.store.begin().await?;
+        let workspace = tx
+            .lock_workspace(p.workspace.id)
+            .await?
+            .ok_or(Error::NotFound)?;
+        self.check_limits(tx.as_mut(), &workspace, now, false)
+            .await?;
+        let minted = key_format::generate(&workspace.key_prefix);
+        let key = ApiKey {
+            id: new_id(),
+            workspace_id: workspace.id,
+            name,
+            key_prefix: minted.display_prefix,
+            hash: self.pepper.hash(minted.secret.expose_secret()),
+            scopes,
+            creator_role: p.role,
+            creator_scopes: p.held.clone(),
+            created_by: p.user_id(),
+            created_at: now,
+            updated_at: now,
+            expires_at,
+            last_used_at: None,
+            revoked_at: None,
+            deleted_at: None,
+            metadata,
+            rotated_from: None,
+        };
+        tx.insert_key(&key).await?;
+        tx.insert_audit(&p.audit("api_key.created", ("api_key", key.id), key_details(&key)))
+            .await?;
+        tx.commit().await?;
+        Ok(CreatedKey {
+            key,
+            secret: minted.secret,
+        })
+    }
+
+    pub async fn list_keys(&self, p: &Principal, filter: KeyFilter) -> Result<Page<ApiKey>> {
+        p.require("api_keys:read")?;
+        let status = match filter.status.as_deref() {
+            None => None,
+            Some(raw) => Some(KeyStatus::parse(raw).ok_or_else(|| {
+                Error::BadRequest("status must be one of active, revoked, expired".into())
+            })?),
+        };
+        let mut created_by = match filter.created_by.as_deref() {
+            None => None,
+            Some(raw) => Some(
+                Uuid::parse_str(raw)
+                    .map_err(|_| Error::BadRequest("created_by must be a user id".into()))?,
+            ),
+        };
+        if p.own_keys_only() {
+            if created_by.is_some_and(|id| id != p.user_id()) {
+                return Ok(Page {
+                    items: vec![],
+                    next_cursor: None,
+                });
+            }
+            created_by = Some(p.user_id());
+        }
+        let limit = page_limit(filter.limit)?;
+        let query = KeyQuery {
+            status,
+            created_by,
+            name_contains: filter.q.filter(|q| !q.is_empty()),
+            after: decode_cursor(filter.cursor.as_deref())?,
+            limit: limit + 1,
+            now: now(),
+        };
+        let rows = self.store.list_keys(p.workspace.id, &query).await?;
+        let mut page = paginate(rows, limit, |k| Cursor {
+            at: k.created_at,
+            id: k.id,
+        });
+        page.items = page.items.into_iter().map(|k| self.with_usage(k)).collect();
+        Ok(page)
+    }
+
+    pub async fn get_key(&self, p: &Principal, id: Uuid) -> Result<ApiKey> {
+        p.require("api_keys:read")?;
+        let key = self
+            .store
+            .key(p.workspace.id, id)
+            .await?
+            .ok_or(Error::NotFound)?;
+        visible(p, &key)?;
+        Ok(self.with_usage(key))
+    }
+
+    pub async fn update_key(&self, p: &Principal, id: Uuid, patch: KeyPatch) -> Result<ApiKey> {
+        p.require("api_keys:write")?;
+        p.require_verified()?;
+        let now = now();
+        let mut f = Fields::new();
+        let name = patch
+            .name
+            .as_deref()
+            .map(|raw| f.take(validate::name("name", raw)));
+        let scopes = patch
+            .scopes
+            .as_deref()
+            .map(|raw| f.take(validate::scopes("scopes", raw, &self.settings.catalog)));
+        let expires_at = patch.expires_at.map(|raw| match raw {
+            Some(raw) => f
+                .take(validate::future_time("expires_at", &raw, now))
+                .map(Some),
+            None => Some(None),
+        });
+        let metadata = patch
+            .metadata
+            .map(|raw| f.take(validate::metadata("metadata", raw)));
+        f.finish()?;
+        if let Some(Some(scopes)) = &scopes {
+            check_no_escalation(p, scopes)?;
+        }
+
+        let mut tx = self.store.begin().await?;
+        let mut key = tx.key(p.workspace.id, id).await?.ok_or(Error::NotFound)?;
+        visible(p, &key)?;
+        let mut changed = Vec::new();
+        if let Some(Some(name)) = name {
+            changed.push("name");
+            key.name = name;
+        }
+        if let Some(Some(scopes)) = scopes {
+            changed.push("scopes");
+            key.scopes = scopes;
+        }
+        if let Some(Some(expires_at)) = expires_at {
+            changed.push("expires_at");
+            key.expires_at = expires_at;
+        }
+        if let Some(Some(metadata)) = metadata {
+            changed.push("metadata");
+            key.metadata = metadata;
+        }
+        key.updated_at = now;
+        tx.update_key(&key).await?;
+        let mut details = key_details(&key);
+        details["changed"] = json!(changed);
+        tx.insert_audit(&p.audit("api_key.updated", ("api_key", key.id), details))
+            .await?;
+        tx.commit().await?;
+        Ok(self.with_usage(key))
+    }
+
+    /// Idempotent: revoking a revoked key returns it unchanged and writes no new event.
+    pub async fn revoke_key(
+        &self,
+        p: &Principal,
+        id: Uuid,
+        reason: Option<String>,
+    ) -> Result<ApiKey> {
+        p.require("api_keys:write")?;
+        p.require_verified()?;
+        let reason = match reason {
+            Some(r) => Some(validate::name("reason", &r).map_err(|e| Error::Validation(vec![e]))?),
+            None => None,
+        };
+        let mut tx = self.store.begin().await?;
+        let mut key = tx.key(p.workspace.id, id).await?.ok_or(Error::NotFound)?;
+        visible(p, &key)?;
+        if key.revoked_at.is_none() {
+            let now = now();
+            key.revoked_at = Some(now);
+            key.updated_at = now;
+            tx.update_key(&key).await?;
+            let mut details = key_details(&key);
+            details["reason"] = json!(reason);
+            tx.insert_audit(&p.audit("api_key.revoked", ("api_key", key.id), details))
+                .await?;
+            tx.commit().await?;
+        }
+        Ok(self.with_usage(key))
+    }
+
+    /// Revokes the key if it is still usable, then soft-deletes it.
+    pub async fn delete_key(&self, p: &Principal, id: Uuid) -> Result<()> {
+        p.require("api_keys:write")?;
+        p.require_verified()?;
+        let now = now();
+        let mut tx = self.store.begin().await?;
+        let mut key = tx.key(p.workspace.id, id).await?.ok_or(Error::NotFound)?;
+        visible(p, &key)?;
+        key.revoked_at.get_or_insert(now);
+        key.deleted_at = Some(now);
+        key.updated_at = now;
+        tx.update_key(&key).await?;
+        tx.insert_audit(&p.audit("api_key.deleted", ("api_key", key.id), key_details(&key)))
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Mints a successor with the same name, scopes and metadata; the old key is revoked at
+    /// once, or expires after the grace period.
+    pub async fn rotate_key(
+        &self,
+        p: &Principal,
+        id: Uuid,
+        rotation: Rotation,
+    ) -> Result<CreatedKey> {
+        p.require("api_keys:write")?;
+        p.require_verified()?;
+        let now = now();
+        let grace = rotation.grace_period_seconds.unwrap_or(0);
+        let mut f = Fields::new();
+        if grace > MAX_GRACE_SECONDS {
+            f.take::<()>(Err(crate::error::FieldError::new(
+                "grace_period_seconds",
+                "must be at most 90 days",
+            )));
+        }
+        let expires_at = match rotation.expires_at.as_deref() {
+            Some(raw) => f
+                .take(validate::future_time("expires_at", raw, now))
+                .map(Some),
+            None => Some(None),
+        };
+        f.finish()?;
+        let explicit_expiry = expires_at.flatten();
+
+        let mut tx = self.store.begin().await?;
+        let workspace = tx
+            .lock_workspace(p.workspace.id)
+            .await?
+            .ok_or(Error::NotFound)?;
+        let mut old = tx.key(workspace.id, id).await?.ok_or(Error::NotFound)?;
+        visible(p, &old)?;
+        if old.revoked_at.is_some() {
+            return Err(Error::Conflict("a revoked key cannot be rotated".into()));
+        }
+        let old_active = old.status(now) == KeyStatus::Active;
+        self.check_limits(tx.as_mut(), &workspace, now, old_active)
+            .await?;
+
+        let minted = key_format::generate(&workspace.key_prefix);
+        // The successor lives as long as its predecessor did, counted from now.
+        let lifetime = old.expires_at.map(|e| e - old.created_at);
+        let new = ApiKey {
+            id: new_id(),
+            key_prefix: minted.display_prefix,
+            hash: self.pepper.hash(minted.secret.expose_secret()),
+            created_at: now,
+            updated_at: now,
+            expires_at: explicit_expiry.or_else(|| lifetime.map(|l| now + l)),
+            last_used_at: None,
+            revoked_at: None,
+            deleted_at: None,
+            rotated_from: Some(old.id),
+            ..old.clone()
+        };
+        if grace == 0 {
+            old.revoked_at = Some(now);
+        } else {
+            let end = now + Duration::seconds(grace as i64);
+            old.expires_at = Some(old.expires_at.map_or(end, |e| e.min(end)));
+        }
+        old.updated_at = now;
+        tx.update_key(&old).await?;
+        tx.insert_key(&new).await.map_err(|e| match e {
+            StoreError::Conflict(_) => Error::Conflict("this key has already been rotated".into()),
+            other => other.into(),
+        })?;
+        let details = json!({"new_key_id": new.id, "new_key_prefix": new.key_prefix, "grace_period_seconds": grace});
+        tx.insert_audit(&p.audit("api_key.rotated", ("api_key", old.id), details))
+            .await?;
+        let mut created = key_details(&new);
+        created["rotated_from"] = json!(old.id);
+        tx.insert_audit(&p.audit("api_key.created", ("api_key", new.id), created))
+            .await?;
+        tx.commit().await?;
+        Ok(CreatedKey {
+            key: new,
+            secret: minted.secret,
+        })
+    }
+
+    /// What a create without `scopes` gets: `["*"]` for holders of `*`, else the caller's list.
+    fn default_scopes(&self, p: &Principal) -> ScopeSet {
+        p.held.clone()
+    }
+
+    /// Plan and hard-cap limits, inside the caller's write transaction so that concurrent
+    /// creates cannot both pass the check. `replacing_active` discounts a key being rotated.
+    async fn check_limits(
+        &self,
+        tx: &mut dyn StoreTx,
+        workspace: &Workspace,
+        now: Timestamp,
+        replacing_active: bool,
+    ) -> Result<()> {
+        let counts = tx.key_counts(workspace.id, now).await?;
+        let active = counts.active.saturating_sub(u64::from(replacing_active));
+        if let Some(max) = self
+            .settings
+            .plans
+            .get(&workspace.plan)
+            .and_then(|plan| plan.max_active_keys)
+        {
+            if active >= max {
+                return Err(Error::PlanLimitReached(format!(
+                    "the {} plan allows {max} active API key(s); revoke one or change plan",
+                    workspace.plan
+                )));
+            }
+        }
+        if counts.total >= self.settings.max_keys_per_workspace {
+            return Err(Error::KeyLimitReached(format!(
+                "this workspace has reached its limit of {} API keys (revoked and expired keys count; deleted keys do not)",
+                self.settings.max_keys_per_workspace
+            )));
+        }
+        Ok(())
+    }
+}
+
+/// A caller can grant only what it holds; `["*"]` needs `*` (PRODUCT.md §3, no escalation).
+fn check_no_escalation(p: &Principal, requested: &ScopeSet) -> Result<()> {
+    if p.held.covers(requested) {
+        Ok(())
+    } else {
+        Err(Error::InsufficientScope(
+            "you cannot give a key scopes that you do not hold".into(),
+        ))
+    }
+}
+
+/// Members limited to their own keys get `NotFound` for everyone else's.
+fn visible(p: &Principal, key: &ApiKey) -> Result<()> {
+    if p.own_keys_only() && key.created_by != p.user_id() {
+        Err(Error::NotFound)
+    } else {
+        Ok(())
+    }
+}
+
+/// What audit events say about a key: never its secret or hash.
+fn key_details(key: &ApiKey) -> serde_json::Value {
+    json!({
+        "name": key.name,
+        "key_prefix": key.key_prefix,
+        "scopes": key.scopes.as_strings(),
+        "expires_at": key.expires_at,
+    })
+}

@@ -1,0 +1,203 @@
+//! Members: list, add by email, change role or scopes, remove. A workspace never loses its
+//! last owner, and only owners change or remove owners.
+
+use serde_json::json;
+use uuid::Uuid;
+
+use super::{Principal, Service};
+use crate::error::{Error, FieldError, Result};
+use crate::model::{now, Member, Membership, Role};
+use crate::scope::ScopeSet;
+use crate::store::StoreError;
+use crate::validate::{self, Fields};
+
+#[derive(Debug, Clone)]
+pub struct NewMember {
+    pub email: String,
+    pub role: String,
+    pub scopes: Option<Vec<String>>,
+}
+
+/// For `scopes`, `Some(None)` resets the member to every product scope.
+#[derive(Debug, Clone, Default)]
+pub struct MemberPatch {
+    pub role: Option<String>,
+    pub scopes: Option<Option<Vec<String>>>,
+}
+
+impl Service {
+    pub async fn list_members(&self, p: &Principal) -> Result<Vec<Member>> {
+        p.require("members:read")?;
+        Ok(self.store.members(p.workspace.id).await?)
+    }
+
+    pub async fn add_member(&self, p: &Principal, input: NewMember) -> Result<Member> {
+        p.require("members:write")?;
+        let mut f = Fields::new();
+        let email = f.take(validate::email("email", &input.email));
+        let role = f.take(parse_role(&input.role));
+        let scopes = match input.scopes.as_deref() {
+            Some(raw) => f.take(self.product_scopes(raw)).map(Some),
+            None => Some(None),
+        };
+        f.finish()?;
+        let (Some(email), Some(role), Some(scopes)) = (email, role, scopes) else {
+            return Err(Error::Internal("validation passed without values".into()));
+        };
+        if role == Role::Owner && !p.may_manage_owners() {
+            return Err(Error::Forbidden("only owners can add owners".into()));
+        }
+        let mut tx = self.store.begin().await?;
+        let user = tx.user_by_email(&email).await?.ok_or_else(|| {
+            Error::validation(
+                "email",
+                "no keyward user has this email; they must sign up first",
+            )
+        })?;
+        let membership = Membership {
+            workspace_id: p.workspace.id,
+            user_id: user.id,
+            role,
+            scopes,
+            created_at: now(),
+        };
+        tx.insert_membership(&membership)
+            .await
+            .map_err(|e| match e {
+                StoreError::Conflict(_) => Error::Conflict("this user is already a member".into()),
+                other => other.into(),
+            })?;
+        let details = json!({"email": user.email, "role": role, "scopes": membership.scopes.as_ref().map(ScopeSet::as_strings)});
+        tx.insert_audit(&p.audit("member.added", ("user", user.id), details))
+            .await?;
+        tx.commit().await?;
+        Ok(Member { membership, user })
+    }
+
+    pub async fn update_member(
+        &self,
+        p: &Principal,
+        user_id: Uuid,
+        patch: MemberPatch,
+    ) -> Result<Member> {
+        p.require("members:write")?;
+        let mut f = Fields::new();
+        let role = patch.role.as_deref().map(|raw| f.take(parse_role(raw)));
+        let scopes = patch.scopes.map(|raw| match raw {
+            Some(raw) => f.take(self.product_scopes(&raw)).map(Some),
+            None => Some(None),
+        });
+        f.finish()?;
+        let mut tx = self.store.begin().await?;
+        tx.lock_workspace(p.workspace.id)
+            .await?
+            .ok_or(Error::NotFound)?;
+        let mut m = tx
+            .membership(p.workspace.id, user_id)
+            .await?
+            .ok_or(Error::NotFound)?;
+        let new_role = role.flatten().unwrap_or(m.role);
+        if (m.role == Role::Owner || new_role == Role::Owner)
+            && new_role != m.role
+            && !p.may_manage_owners()
+        {
+            return Err(Error::Forbidden("only owners can change owners".into()));
+        }
+        if m.role == Role::Owner
+            && new_role != Role::Owner
+            && tx.count_owners(p.workspace.id).await? <= 1
+        {
+            return Err(Error::Conflict(
+                "a workspace must keep at least one owner".into(),
+            ));
+        }
+        m.role = new_role;
+        if let Some(Some(scopes)) = scopes {
+            m.scopes = scopes;
+        }
+        tx.update_membership(&m).await?;
+        let details =
+            json!({"role": m.role, "scopes": m.scopes.as_ref().map(ScopeSet::as_strings)});
+        tx.insert_audit(&p.audit("member.updated", ("user", user_id), details))
+            .await?;
+        tx.commit().await?;
+        let user = self
+            .store
+            .user_by_id(user_id)
+            .await?
+            .ok_or(Error::NotFound)?;
+        Ok(Member {
+            membership: m,
+            user,
+        })
+    }
+
+    /// Removes a member; with `revoke_keys`, also revokes every key that user created here.
+    pub async fn remove_member(
+        &self,
+        p: &Principal,
+        user_id: Uuid,
+        revoke_keys: bool,
+    ) -> Result<()> {
+        p.require("members:write")?;
+        let mut tx = self.store.begin().await?;
+        tx.lock_workspace(p.workspace.id)
+            .await?
+            .ok_or(Error::NotFound)?;
+        let m = tx
+            .membership(p.workspace.id, user_id)
+            .await?
+            .ok_or(Error::NotFound)?;
+        if m.role == Role::Owner {
+            if !p.may_manage_owners() {
+                return Err(Error::Forbidden("only owners can remove owners".into()));
+            }
+            if tx.count_owners(p.workspace.id).await? <= 1 {
+                return Err(Error::Conflict(
+                    "a workspace must keep at least one owner".into(),
+                ));
+            }
+        }
+        let mut revoked = Vec::new();
+        if revoke_keys {
+            let now = now();
+            for mut key in tx.unrevoked_keys_of_user(p.workspace.id, user_id).await? {
+                key.revoked_at = Some(now);
+                key.updated_at = now;
+                tx.update_key(&key).await?;
+                let details = json!({"name": key.name, "key_prefix": key.key_prefix, "reason": "member removed"});
+                tx.insert_audit(&p.audit("api_key.revoked", ("api_key", key.id), details))
+                    .await?;
+                revoked.push(key.id);
+            }
+        }
+        tx.delete_membership(p.workspace.id, user_id).await?;
+        let details = json!({"role": m.role, "revoked_keys": revoked});
+        tx.insert_audit(&p.audit("member.removed", ("user", user_id), details))
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// A membership narrows to product scopes only; management scopes come from the role.
+    fn product_scopes(&self, raw: &[String]) -> Result<ScopeSet, FieldError> {
+        let set = validate::scopes("scopes", raw, &self.settings.catalog)?;
+        let product =
+            ScopeSet::from_trusted(self.settings.catalog.product_scopes().iter().cloned());
+        if set.is_full()
+            || set.iter().any(|s| {
+                !product.grants(s.as_str()) && !product.iter().any(|c| s.grants(c.as_str()))
+            })
+        {
+            return Err(FieldError::new(
+                "scopes",
+                "a membership may list only product scopes",
+            ));
+        }
+        Ok(set)
+    }
+}
+
+fn parse_role(raw: &str) -> Result<Role, FieldError> {
+    Role::parse(raw).ok_or_else(|| FieldError::new("role", "must be owner, admin or member"))
+}

@@ -1,0 +1,160 @@
+//! The service layer: every rule of PRODUCT.md §3–§5 lives here, and the HTTP API, the
+//! console and the admin CLI all call it, so they cannot disagree.
+
+mod accounts;
+mod audit;
+mod keys;
+mod members;
+mod principal;
+mod workspaces;
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use base64::Engine;
+use uuid::Uuid;
+
+pub use accounts::{NewUser, WhoAmI};
+pub use audit::AuditFilter;
+pub use keys::{CreatedKey, KeyFilter, KeyPatch, NewKey, Rotation};
+pub use members::{MemberPatch, NewMember};
+pub use principal::{Caller, Principal, RequestMeta, Via};
+pub use workspaces::WorkspacePatch;
+
+use crate::error::{Error, Result};
+use crate::key_format::KeyPrefix;
+use crate::model::ApiKey;
+use crate::scope::Catalog;
+use crate::secret::Pepper;
+use crate::store::{Cursor, Store};
+use crate::usage::UsageLog;
+use crate::verify::Verifier;
+
+/// A plan's limits; `None` means no limit.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Plan {
+    pub max_active_keys: Option<u64>,
+}
+
+/// The parts of the configuration that rules depend on.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub catalog: Catalog,
+    pub plans: BTreeMap<String, Plan>,
+    pub default_plan: String,
+    pub max_keys_per_workspace: u64,
+    pub default_key_prefix: KeyPrefix,
+}
+
+/// One page of a newest-first listing, and the cursor of the next page if there is one.
+#[derive(Debug)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub next_cursor: Option<String>,
+}
+
+#[derive(Clone)]
+pub struct Service {
+    store: Arc<dyn Store>,
+    pepper: Pepper,
+    settings: Arc<Settings>,
+    usage: Arc<UsageLog>,
+    verifier: Verifier,
+}
+
+impl std::fmt::Debug for Service {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Service").finish_non_exhaustive()
+    }
+}
+
+impl Service {
+    pub fn new(store: Arc<dyn Store>, pepper: Pepper, settings: Settings) -> Self {
+        let usage = Arc::new(UsageLog::default());
+        let verifier = Verifier::new(store.clone(), pepper.clone(), usage.clone());
+        Self {
+            store,
+            pepper,
+            settings: Arc::new(settings),
+            usage,
+            verifier,
+        }
+    }
+
+    pub fn store(&self) -> &Arc<dyn Store> {
+        &self.store
+    }
+
+    pub fn settings(&self) -> &Settings {
+        &self.settings
+    }
+
+    pub fn verifier(&self) -> &Verifier {
+        &self.verifier
+    }
+
+    pub fn usage(&self) -> &Arc<UsageLog> {
+        &self.usage
+    }
+
+    /// Shows a key with its latest use, including uses not yet flushed to the store.
+    fn with_usage(&self, mut key: ApiKey) -> ApiKey {
+        if let Some(at) = self.usage.pending(key.id) {
+            key.last_used_at = Some(key.last_used_at.map_or(at, |stored| stored.max(at)));
+        }
+        key
+    }
+}
+
+/// Page sizes: `?limit=` is 1–200, default 50.
+pub(crate) fn page_limit(limit: Option<u32>) -> Result<u32> {
+    match limit {
+        None => Ok(50),
+        Some(n @ 1..=200) => Ok(n),
+        Some(_) => Err(Error::BadRequest("limit must be between 1 and 200".into())),
+    }
+}
+
+/// Cursors are opaque to clients: base64url of `<millis>.<id>` of the last row shown.
+pub(crate) fn encode_cursor(c: Cursor) -> String {
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!(
+        "{}.{}",
+        c.at.timestamp_millis(),
+        c.id
+    ))
+}
+
+pub(crate) fn decode_cursor(raw: Option<&str>) -> Result<Option<Cursor>> {
+    let Some(raw) = raw else { return Ok(None) };
+    let bad = || Error::BadRequest("cursor is not one this server issued".into());
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(raw)
+        .map_err(|_| bad())?;
+    let text = String::from_utf8(bytes).map_err(|_| bad())?;
+    let (ms, id) = text.split_once('.').ok_or_else(bad)?;
+    let at = ms
+        .parse::<i64>()
+        .ok()
+        .and_then(chrono::DateTime::from_timestamp_millis)
+        .ok_or_else(bad)?;
+    let id = Uuid::parse_str(id).map_err(|_| bad())?;
+    Ok(Some(Cursor { at, id }))
+}
+
+/// Trims a fetched page of `limit + 1` rows to `limit`, and derives the next cursor.
+pub(crate) fn paginate<T>(
+    mut rows: Vec<T>,
+    limit: u32,
+    cursor_of: impl Fn(&T) -> Cursor,
+) -> Page<T> {
+    let next_cursor = if rows.len() > limit as usize {
+        rows.truncate(limit as usize);
+        rows.last().map(|last| encode_cursor(cursor_of(last)))
+    } else {
+        None
+    };
+    Page {
+        items: rows,
+        next_cursor,
+    }
+}

@@ -1,0 +1,181 @@
+//! Workspaces: list mine, create one, read and change settings, and the operator's set-plan.
+
+use serde_json::json;
+use uuid::Uuid;
+
+use super::{Caller, Principal, Service, Via};
+use crate::error::{Error, Result};
+use crate::key_format::KeyPrefix;
+use crate::model::{new_id, now, Membership, Role, Workspace};
+use crate::validate::{self, Fields};
+
+#[derive(Debug, Clone, Default)]
+pub struct WorkspacePatch {
+    pub name: Option<String>,
+    pub key_prefix: Option<String>,
+    pub members_can_create_keys: Option<bool>,
+}
+
+impl Service {
+    /// A session sees all of its user's workspaces; a key sees only its own.
+    pub async fn list_workspaces(&self, caller: &Caller) -> Result<Vec<(Workspace, Role)>> {
+        match &caller.via {
+            Via::ApiKey(key) => {
+                let ws = self
+                    .store
+                    .workspace(key.workspace_id)
+                    .await?
+                    .ok_or(Error::NotFound)?;
+                Ok(vec![(ws, key.creator_role)])
+            }
+            _ => Ok(self.store.workspaces_of_user(caller.user.id).await?),
+        }
+    }
+
+    /// Creates a workspace owned by the caller. A key may do it only with full access, since
+    /// the new workspace lies outside the one the key was scoped to.
+    pub async fn create_workspace(&self, caller: &Caller, name: &str) -> Result<Workspace> {
+        if let Via::ApiKey(key) = &caller.via {
+            if !key.effective_scopes().is_full() {
+                return Err(Error::InsufficientScope(
+                    "creating a workspace with an API key needs full access".into(),
+                ));
+            }
+        }
+        let name = validate::name("name", name).map_err(|e| Error::Validation(vec![e]))?;
+        let mut tx = self.store.begin().await?;
+        let ws = self
+            .insert_workspace(tx.as_mut(), caller, name, caller.user.id, Role::Owner)
+            .await?;
+        tx.commit().await?;
+        Ok(ws)
+    }
+
+    /// Inserts a workspace with `user_id` as its first member, and its audit event.
+    pub(crate) async fn insert_workspace(
+        &self,
+        tx: &mut dyn crate::store::StoreTx,
+        caller: &Caller,
+        name: String,
+        user_id: Uuid,
+        role: Role,
+    ) -> Result<Workspace> {
+        let now = now();
+        let ws = Workspace {
+            id: new_id(),
+            name,
+            plan: self.settings.default_plan.clone(),
+            key_prefix: self.settings.default_key_prefix.clone(),
+            members_can_create_keys: false,
+            created_at: now,
+            updated_at: now,
+        };
+        tx.insert_workspace(&ws).await?;
+        tx.insert_membership(&Membership {
+            workspace_id: ws.id,
+            user_id,
+            role,
+            scopes: None,
+            created_at: now,
+        })
+        .await?;
+        let details = json!({"name": ws.name, "plan": ws.plan, "owner_id": user_id});
+        tx.insert_audit(&caller.audit(ws.id, "workspace.created", ("workspace", ws.id), details))
+            .await?;
+        Ok(ws)
+    }
+
+    pub async fn get_workspace(&self, p: &Principal) -> Result<Workspace> {
+        p.require("workspace:read")?;
+        Ok(p.workspace.clone())
+    }
+
+    pub async fn update_workspace(
+        &self,
+        p: &Principal,
+        patch: WorkspacePatch,
+    ) -> Result<Workspace> {
+        p.require("workspace:write")?;
+        let mut f = Fields::new();
+        let name = patch
+            .name
+            .as_deref()
+            .map(|raw| f.take(validate::name("name", raw)));
+        let prefix = patch.key_prefix.as_deref().map(|raw| {
+            f.take(KeyPrefix::parse(raw).ok_or_else(|| {
+                crate::error::FieldError::new(
+                    "key_prefix",
+                    "must match ^[a-z][a-z0-9]{0,15}_([a-z0-9]{1,8}_)?$, e.g. sk_live_ or kw_",
+                )
+            }))
+        });
+        f.finish()?;
+        let mut tx = self.store.begin().await?;
+        let mut ws = tx
+            .lock_workspace(p.workspace.id)
+            .await?
+            .ok_or(Error::NotFound)?;
+        let mut changed = serde_json::Map::new();
+        if let Some(Some(name)) = name {
+            changed.insert("name".into(), json!(name));
+            ws.name = name;
+        }
+        if let Some(Some(prefix)) = prefix {
+            changed.insert("key_prefix".into(), json!(prefix.as_str()));
+            ws.key_prefix = prefix;
+        }
+        if let Some(flag) = patch.members_can_create_keys {
+            changed.insert("members_can_create_keys".into(), json!(flag));
+            ws.members_can_create_keys = flag;
+        }
+        ws.updated_at = now();
+        tx.update_workspace(&ws).await?;
+        tx.insert_audit(&p.audit(
+            "workspace.updated",
+            ("workspace", ws.id),
+            json!({ "changed": changed }),
+        ))
+        .await?;
+        tx.commit().await?;
+        Ok(ws)
+    }
+
+    /// The operator's `admin workspace set-plan`.
+    pub async fn set_plan(&self, workspace_id: Uuid, plan: &str) -> Result<Workspace> {
+        if !self.settings.plans.contains_key(plan) {
+            let known: Vec<&str> = self.settings.plans.keys().map(String::as_str).collect();
+            return Err(Error::validation(
+                "plan",
+                &format!("unknown plan; configured plans: {}", known.join(", ")),
+            ));
+        }
+        let mut tx = self.store.begin().await?;
+        let mut ws = tx
+            .lock_workspace(workspace_id)
+            .await?
+            .ok_or(Error::NotFound)?;
+        let old = std::mem::replace(&mut ws.plan, plan.to_owned());
+        ws.updated_at = now();
+        tx.update_workspace(&ws).await?;
+        let event = crate::model::AuditEvent {
+            id: new_id(),
+            workspace_id: ws.id,
+            at: ws.updated_at,
+            actor: crate::model::AuditActor {
+                kind: crate::model::ActorType::System,
+                id: None,
+            },
+            action: "workspace.updated".into(),
+            target: crate::model::AuditTarget {
+                kind: "workspace".into(),
+                id: ws.id,
+            },
+            ip: None,
+            user_agent: None,
+            details: json!({"changed": {"plan": plan}, "previous_plan": old}),
+        };
+        tx.insert_audit(&event).await?;
+        tx.commit().await?;
+        Ok(ws)
+    }
+}

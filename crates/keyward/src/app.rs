@@ -1,0 +1,199 @@
+//! Starting keyward: open the store, run migrations, load the pepper, build the service, then
+//! serve HTTP until shutdown, flushing pending `last_used_at` writes on the way out.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use keyward_core::key_format::KeyPrefix;
+use keyward_core::scope::Catalog;
+use keyward_core::service::{Plan, Settings};
+use keyward_core::store::Store;
+use keyward_core::Service;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+
+use crate::config::Config;
+use crate::http::metrics::Metrics;
+use crate::http::rate_limit::FailureLimiter;
+use crate::http::{self, AppState};
+use crate::store::sqlite::SqliteStore;
+
+/// Opens the configured database and runs migrations.
+pub async fn open_store(config: &Config) -> Result<Arc<dyn Store>, String> {
+    let url = config.database_url();
+    if !(url.starts_with("sqlite:")) {
+        return Err(format!(
+            "unsupported database_url scheme in {:?}; use sqlite://PATH",
+            crate::config::DatabaseUrl(url)
+        ));
+    }
+    std::fs::create_dir_all(&config.data_dir).map_err(|e| {
+        format!(
+            "cannot create data directory {}: {e}",
+            config.data_dir.display()
+        )
+    })?;
+    let store = SqliteStore::open_url(&url)
+        .await
+        .map_err(|e| format!("cannot open database: {e}"))?;
+    store
+        .migrate()
+        .await
+        .map_err(|e| format!("migrations failed: {e}"))?;
+    Ok(Arc::new(store))
+}
+
+pub fn settings(config: &Config) -> Result<Settings, String> {
+    Ok(Settings {
+        catalog: Catalog::new(config.scopes.clone())?,
+        plans: config
+            .plans
+            .iter()
+            .map(|(name, p)| {
+                (
+                    name.clone(),
+                    Plan {
+                        max_active_keys: p.max_active_keys,
+                    },
+                )
+            })
+            .collect(),
+        default_plan: config.default_plan.clone(),
+        max_keys_per_workspace: config.max_keys_per_workspace,
+        default_key_prefix: KeyPrefix::parse(&config.default_key_prefix).ok_or_else(|| {
+            format!(
+                "default_key_prefix {:?} must match ^[a-z][a-z0-9]{{0,15}}_([a-z0-9]{{1,8}}_)?$",
+                config.default_key_prefix
+            )
+        })?,
+    })
+}
+
+/// The service over the configured store: what `serve` and the admin CLI both use.
+pub async fn open_service(config: &Config) -> Result<Service, String> {
+    let settings = settings(config)?;
+    let store = open_store(config).await?;
+    let pepper = crate::pepper::load(config)?;
+    Ok(Service::new(store, pepper, settings))
+}
+
+/// A running server: its address, and a handle to stop it gracefully.
+pub struct Server {
+    pub addr: SocketAddr,
+    pub service: Service,
+    shutdown: watch::Sender<bool>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Server {
+    /// Binds `config.listen` (port 0 picks a free port) and serves in the background.
+    pub async fn start(config: &Config) -> Result<Server, String> {
+        let service = open_service(config).await?;
+        let listener = TcpListener::bind(&config.listen)
+            .await
+            .map_err(|e| format!("cannot listen on {}: {e}", config.listen))?;
+        let addr = listener.local_addr().map_err(|e| e.to_string())?;
+        let metrics = Arc::new(Metrics::new());
+        let state = AppState {
+            service: service.clone(),
+            limiter: Arc::new(FailureLimiter::new(config.auth_failures_per_minute)),
+            metrics: metrics.clone(),
+        };
+        let (shutdown, mut stop) = watch::channel(false);
+        let flusher = spawn_usage_flusher(
+            service.clone(),
+            metrics,
+            config.last_used_flush_seconds,
+            stop.clone(),
+        );
+        let app = http::router(state).into_make_service_with_connect_info::<SocketAddr>();
+        let flush_service = service.clone();
+        let task = tokio::spawn(async move {
+            let graceful = async move {
+                let _ = stop.wait_for(|stopped| *stopped).await;
+            };
+            if let Err(e) = axum::serve(listener, app)
+                .with_graceful_shutdown(graceful)
+                .await
+            {
+                tracing::error!(error = %e, "server error");
+            }
+            let _ = flusher.await;
+            // Pending uses are written before the process exits, so none is lost.
+            match flush_service
+                .usage()
+                .flush(flush_service.store().as_ref())
+                .await
+            {
+                Ok(n) => tracing::info!(keys = n, "flushed last_used_at on shutdown"),
+                Err(e) => tracing::error!(error = %e, "could not flush last_used_at on shutdown"),
+            }
+        });
+        Ok(Server {
+            addr,
+            service,
+            shutdown,
+            task,
+        })
+    }
+
+    /// Stops accepting, finishes in-flight requests, flushes usage, and returns.
+    pub async fn stop(self) {
+        let _ = self.shutdown.send(true);
+        let _ = self.task.await;
+    }
+
+    /// Waits until the server stops by itself or `signal` fires, then stops gracefully.
+    pub async fn run_until(self, signal: impl std::future::Future<Output = ()>) {
+        signal.await;
+        tracing::info!("shutting down");
+        self.stop().await;
+    }
+}
+
+fn spawn_usage_flusher(
+    service: Service,
+    metrics: Arc<Metrics>,
+    every_seconds: u64,
+    mut stop: watch::Receiver<bool>,
+) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_secs(every_seconds.max(1)));
+        tick.tick().await;
+        loop {
+            tokio::select! {
+                _ = tick.tick() => {}
+                _ = stop.wait_for(|stopped| *stopped) => return,
+            }
+            match service.usage().flush(service.store().as_ref()).await {
+                Ok(n) => {
+                    metrics.last_used_writes.inc_by(n as u64);
+                }
+                Err(e) => tracing::warn!(error = %e, "last_used_at flush failed; will retry"),
+            }
+        }
+    })
+}
+
+/// Resolves on SIGTERM or Ctrl-C.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {}
+        _ = term => {}
+    }
+}

@@ -1,0 +1,254 @@
+//! Layered configuration (PRODUCT.md §8): built-in defaults, then `keyward.toml`, then
+//! `KEYWARD_*` environment variables, then command-line flags.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use figment::providers::{Env, Format, Serialized, Toml};
+use figment::Figment;
+use serde::{Deserialize, Deserializer, Serialize};
+
+/// Every config key; anything else in the file is reported as unknown.
+pub const KEYS: [&str; 18] = [
+    "listen",
+    "data_dir",
+    "database_url",
+    "public_url",
+    "pepper_file",
+    "pepper",
+    "allow_signup",
+    "scopes",
+    "plans",
+    "default_plan",
+    "max_keys_per_workspace",
+    "default_key_prefix",
+    "smtp_url",
+    "cache_ttl_seconds",
+    "stale_grace_seconds",
+    "last_used_flush_seconds",
+    "auth_failures_per_minute",
+    "log_format",
+];
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PlanConfig {
+    pub max_active_keys: Option<u64>,
+}
+
+/// A database URL whose `Debug` hides any password in it.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct DatabaseUrl(pub String);
+
+impl std::fmt::Debug for DatabaseUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match (self.0.find("://"), self.0.rfind('@')) {
+            (Some(scheme), Some(at)) if at > scheme => {
+                let userinfo = &self.0[scheme + 3..at];
+                let user = userinfo.split(':').next().unwrap_or("");
+                write!(
+                    f,
+                    "{}://{}:<redacted>@{}",
+                    &self.0[..scheme],
+                    user,
+                    &self.0[at + 1..]
+                )
+            }
+            _ => f.write_str(&self.0),
+        }
+    }
+}
+
+#[derive(Clone, Serialize, Deserialize)]
+pub struct Config {
+    pub listen: String,
+    pub data_dir: PathBuf,
+    /// `sqlite://path`; defaults to `<data_dir>/keyward.db`.
+    pub database_url: Option<DatabaseUrl>,
+    /// The externally visible base URL, e.g. `https://keys.example.com`.
+    pub public_url: Option<String>,
+    pub pepper_file: Option<PathBuf>,
+    /// The pepper itself, normally only from `KEYWARD_PEPPER`.
+    pub pepper: Option<String>,
+    pub allow_signup: bool,
+    #[serde(deserialize_with = "list_or_commas")]
+    pub scopes: Vec<String>,
+    pub plans: BTreeMap<String, PlanConfig>,
+    pub default_plan: String,
+    pub max_keys_per_workspace: u64,
+    pub default_key_prefix: String,
+    pub smtp_url: Option<String>,
+    pub cache_ttl_seconds: u64,
+    pub stale_grace_seconds: u64,
+    pub last_used_flush_seconds: u64,
+    pub auth_failures_per_minute: u32,
+    pub log_format: LogFormat,
+}
+
+impl std::fmt::Debug for Config {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Config")
+            .field("listen", &self.listen)
+            .field("data_dir", &self.data_dir)
+            .field("database_url", &self.database_url)
+            .field("pepper", &self.pepper.as_ref().map(|_| "<redacted>"))
+            .field("scopes", &self.scopes)
+            .field("plans", &self.plans)
+            .field("default_plan", &self.default_plan)
+            .field("max_keys_per_workspace", &self.max_keys_per_workspace)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        let plans = BTreeMap::from([
+            (
+                "free".to_owned(),
+                PlanConfig {
+                    max_active_keys: Some(1),
+                },
+            ),
+            ("pro".to_owned(), PlanConfig::default()),
+            ("unlimited".to_owned(), PlanConfig::default()),
+        ]);
+        Self {
+            listen: "127.0.0.1:8787".into(),
+            data_dir: PathBuf::from("./keyward-data"),
+            database_url: None,
+            public_url: None,
+            pepper_file: None,
+            pepper: None,
+            allow_signup: true,
+            scopes: Vec::new(),
+            plans,
+            default_plan: "pro".into(),
+            max_keys_per_workspace: 50,
+            default_key_prefix: "kw_".into(),
+            smtp_url: None,
+            cache_ttl_seconds: 60,
+            stale_grace_seconds: 30,
+            last_used_flush_seconds: 60,
+            auth_failures_per_minute: 100,
+            log_format: LogFormat::Text,
+        }
+    }
+}
+
+/// Values given as command-line flags; they override everything else.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Overrides {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub listen: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub data_dir: Option<PathBuf>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub database_url: Option<String>,
+}
+
+/// A loaded config, plus warnings about keys it did not recognise.
+#[derive(Debug)]
+pub struct Loaded {
+    pub config: Config,
+    pub warnings: Vec<String>,
+}
+
+impl Config {
+    /// Loads the layers. `file` is `--config`; without it `./keyward.toml` is read if present.
+    pub fn load(file: Option<&Path>, overrides: &Overrides) -> Result<Loaded, String> {
+        let mut figment = Figment::from(Serialized::defaults(Config::default()));
+        match file {
+            Some(path) if !path.exists() => {
+                return Err(format!(
+                    "config file {} does not exist; check --config",
+                    path.display()
+                ))
+            }
+            Some(path) => figment = figment.merge(Toml::file(path)),
+            None => figment = figment.merge(Toml::file("keyward.toml")),
+        }
+        // Only known keys: KEYWARD_URL and KEYWARD_API_KEY belong to the client CLI.
+        figment = figment
+            .merge(
+                Env::prefixed("KEYWARD_")
+                    .filter(|k| KEYS.contains(&k.as_str().to_lowercase().as_str())),
+            )
+            .merge(Serialized::defaults(overrides));
+        let mut warnings = Vec::new();
+        if let Ok(all) = figment.extract::<BTreeMap<String, figment::value::Value>>() {
+            for key in all.keys().filter(|k| !KEYS.contains(&k.as_str())) {
+                warnings.push(format!(
+                    "unknown config key `{key}` ignored; known keys: {}",
+                    KEYS.join(", ")
+                ));
+            }
+        }
+        let config: Config = figment
+            .extract()
+            .map_err(|e| format!("invalid configuration: {e}"))?;
+        config.check()?;
+        Ok(Loaded { config, warnings })
+    }
+
+    fn check(&self) -> Result<(), String> {
+        if !self.plans.contains_key(&self.default_plan) {
+            return Err(format!(
+                "default_plan `{}` is not among the configured plans ({}); add [plans.{}] or change default_plan",
+                self.default_plan,
+                self.plans.keys().cloned().collect::<Vec<_>>().join(", "),
+                self.default_plan
+            ));
+        }
+        if self.last_used_flush_seconds == 0 {
+            return Err("last_used_flush_seconds must be at least 1".into());
+        }
+        Ok(())
+    }
+
+    /// The database URL, defaulting to SQLite in the data directory.
+    pub fn database_url(&self) -> String {
+        match &self.database_url {
+            Some(url) => url.0.clone(),
+            None => format!("sqlite://{}", self.data_dir.join("keyward.db").display()),
+        }
+    }
+}
+
+/// `scopes = ["a", "b"]` in TOML, or `KEYWARD_SCOPES=a,b` in the environment.
+fn list_or_commas<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Raw {
+        List(Vec<String>),
+        Text(String),
+    }
+    Ok(match Raw::deserialize(d)? {
+        Raw::List(list) => list,
+        Raw::Text(text) => text
+            .split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(String::from)
+            .collect(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn database_url_debug_hides_the_password() {
+        let url = DatabaseUrl("postgres://kw:hunter2@db:5432/kw".into());
+        let printed = format!("{url:?}");
+        assert!(!printed.contains("hunter2"), "{printed}");
+        assert!(printed.contains("db:5432"), "{printed}");
+    }
+}

@@ -1,0 +1,386 @@
+//! Wire types: what the API accepts and returns, with their OpenAPI schemas. Request bodies
+//! reject unknown fields, so a typo such as `expires` is an error instead of being ignored.
+
+use chrono::{DateTime, Utc};
+use keyward_core::model::{
+    ApiKey, AuditActor, AuditEvent, AuditTarget, KeyStatus, Member, Role, User, Workspace,
+};
+use keyward_core::service::WhoAmI;
+use serde::{Deserialize, Deserializer, Serialize};
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+/// Distinguishes a field set to `null` (`Some(None)`) from a field left out (`None`).
+fn nullable<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
+    d: D,
+) -> Result<Option<Option<T>>, D::Error> {
+    Option::<T>::deserialize(d).map(Some)
+}
+
+/// An API key, as every response that carries one shows it. It never holds the secret.
+#[derive(Serialize, ToSchema)]
+pub struct KeyOut {
+    pub id: Uuid,
+    pub workspace_id: Uuid,
+    pub name: String,
+    /// The prefix plus the first 8 body characters, e.g. `sk_live_a1B2c3D4`.
+    pub key_prefix: String,
+    pub status: KeyStatus,
+    /// `full` when scopes is `["*"]`, else `custom`.
+    #[schema(example = "full")]
+    pub access: &'static str,
+    pub scopes: Vec<String>,
+    pub created_by: Uuid,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub expires_at: Option<DateTime<Utc>>,
+    pub last_used_at: Option<DateTime<Utc>>,
+    pub revoked_at: Option<DateTime<Utc>>,
+    #[schema(value_type = Object)]
+    pub metadata: serde_json::Map<String, serde_json::Value>,
+    pub rotated_from: Option<Uuid>,
+}
+
+impl From<ApiKey> for KeyOut {
+    fn from(k: ApiKey) -> Self {
+        let now = keyward_core::model::now();
+        Self {
+            status: k.status(now),
+            access: if k.scopes.is_full() { "full" } else { "custom" },
+            scopes: k.scopes.as_strings(),
+            id: k.id,
+            workspace_id: k.workspace_id,
+            name: k.name,
+            key_prefix: k.key_prefix,
+            created_by: k.created_by,
+            created_at: k.created_at,
+            updated_at: k.updated_at,
+            expires_at: k.expires_at,
+            last_used_at: k.last_used_at,
+            revoked_at: k.revoked_at,
+            metadata: k.metadata,
+            rotated_from: k.rotated_from,
+        }
+    }
+}
+
+/// The answer to create and rotate: the key, plus its secret, shown this once only.
+#[derive(Serialize, ToSchema)]
+pub struct CreatedKeyOut {
+    #[serde(flatten)]
+    pub api_key: KeyOut,
+    /// The secret. It cannot be retrieved again.
+    pub key: String,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateKeyIn {
+    pub name: String,
+    /// RFC 3339, in the future; omit for a key that never expires.
+    pub expires_at: Option<String>,
+    /// Defaults to what the caller holds: `["*"]` for owners and admins.
+    pub scopes: Option<Vec<String>>,
+    /// A JSON object of at most 4 KiB.
+    #[schema(value_type = Option<Object>)]
+    pub metadata: Option<serde_json::Value>,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateKeyIn {
+    pub name: Option<String>,
+    pub scopes: Option<Vec<String>>,
+    /// `null` removes the expiry.
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<String>)]
+    pub expires_at: Option<Option<String>>,
+    #[schema(value_type = Option<Object>)]
+    pub metadata: Option<serde_json::Value>,
+}
+
+#[derive(Deserialize, ToSchema, Default)]
+#[serde(deny_unknown_fields)]
+pub struct RevokeIn {
+    pub reason: Option<String>,
+}
+
+#[derive(Deserialize, ToSchema, Default)]
+#[serde(deny_unknown_fields)]
+pub struct RotateIn {
+    /// 0 (the default) revokes the old key at once; otherwise it expires after this long.
+    pub grace_period_seconds: Option<u64>,
+    /// The new key's expiry; by default it gets the old key's lifetime, counted from now.
+    pub expires_at: Option<String>,
+}
+
+#[derive(Deserialize, Serialize, ToSchema, Default)]
+#[serde(deny_unknown_fields)]
+pub struct KeyListQuery {
+    /// `active`, `revoked` or `expired`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub created_by: Option<String>,
+    /// Name contains (case-insensitive).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub q: Option<String>,
+    /// 1–200, default 50.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub limit: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cursor: Option<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct WorkspaceOut {
+    pub id: Uuid,
+    pub name: String,
+    pub plan: String,
+    pub key_prefix: String,
+    pub members_can_create_keys: bool,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    /// The caller's role in this workspace, where known.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub role: Option<Role>,
+}
+
+impl WorkspaceOut {
+    pub fn new(w: Workspace, role: Option<Role>) -> Self {
+        Self {
+            id: w.id,
+            name: w.name,
+            plan: w.plan,
+            key_prefix: w.key_prefix.as_str().to_owned(),
+            members_can_create_keys: w.members_can_create_keys,
+            created_at: w.created_at,
+            updated_at: w.updated_at,
+            role,
+        }
+    }
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateWorkspaceIn {
+    pub name: String,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateWorkspaceIn {
+    pub name: Option<String>,
+    pub key_prefix: Option<String>,
+    pub members_can_create_keys: Option<bool>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct MemberOut {
+    pub user_id: Uuid,
+    pub email: String,
+    pub name: String,
+    pub role: Role,
+    /// The product scopes a member is narrowed to; `null` means all of them.
+    pub scopes: Option<Vec<String>>,
+    pub email_verified: bool,
+    pub joined_at: DateTime<Utc>,
+}
+
+impl From<Member> for MemberOut {
+    fn from(m: Member) -> Self {
+        Self {
+            user_id: m.user.id,
+            email: m.user.email,
+            name: m.user.name,
+            role: m.membership.role,
+            scopes: m.membership.scopes.map(|s| s.as_strings()),
+            email_verified: m.user.email_verified_at.is_some(),
+            joined_at: m.membership.created_at,
+        }
+    }
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AddMemberIn {
+    pub email: String,
+    /// `owner`, `admin` or `member`.
+    pub role: String,
+    pub scopes: Option<Vec<String>>,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateMemberIn {
+    pub role: Option<String>,
+    /// `null` gives the member every product scope again.
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<Vec<String>>)]
+    pub scopes: Option<Option<Vec<String>>>,
+}
+
+#[derive(Deserialize, ToSchema, Default)]
+#[serde(deny_unknown_fields)]
+pub struct RemoveMemberQuery {
+    /// Also revoke every key this user created in the workspace.
+    pub revoke_keys: Option<bool>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct AuditEventOut {
+    pub id: Uuid,
+    pub workspace_id: Uuid,
+    pub at: DateTime<Utc>,
+    pub actor: AuditActor,
+    pub action: String,
+    pub target: AuditTarget,
+    pub ip: Option<String>,
+    pub user_agent: Option<String>,
+    #[schema(value_type = Object)]
+    pub details: serde_json::Value,
+}
+
+impl From<AuditEvent> for AuditEventOut {
+    fn from(e: AuditEvent) -> Self {
+        Self {
+            id: e.id,
+            workspace_id: e.workspace_id,
+            at: e.at,
+            actor: e.actor,
+            action: e.action,
+            target: e.target,
+            ip: e.ip,
+            user_agent: e.user_agent,
+            details: e.details,
+        }
+    }
+}
+
+#[derive(Deserialize, Serialize, ToSchema, Default)]
+#[serde(deny_unknown_fields)]
+pub struct AuditQueryIn {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub action: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub target_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub limit: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cursor: Option<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct UserOut {
+    pub id: Uuid,
+    pub email: String,
+    pub name: String,
+    pub email_verified: bool,
+    pub email_verified_at: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+}
+
+impl From<User> for UserOut {
+    fn from(u: User) -> Self {
+        Self {
+            id: u.id,
+            email: u.email,
+            name: u.name,
+            email_verified: u.email_verified_at.is_some(),
+            email_verified_at: u.email_verified_at,
+            created_at: u.created_at,
+        }
+    }
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct AuthInfo {
+    /// `session` or `api_key`.
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub key_id: Option<Uuid>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub key_prefix: Option<String>,
+    pub scopes: Vec<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct CurrentOut {
+    pub user: UserOut,
+    pub workspace: Option<WorkspaceOut>,
+    pub role: Option<Role>,
+    pub auth: AuthInfo,
+}
+
+impl From<WhoAmI> for CurrentOut {
+    fn from(w: WhoAmI) -> Self {
+        let auth = AuthInfo {
+            kind: if w.key.is_some() {
+                "api_key"
+            } else {
+                "session"
+            },
+            key_id: w.key.as_ref().map(|k| k.id),
+            key_prefix: w.key.as_ref().map(|k| k.key_prefix.clone()),
+            scopes: w.scopes.as_strings(),
+        };
+        Self {
+            user: w.user.into(),
+            workspace: w.workspace.map(|ws| WorkspaceOut::new(ws, w.role)),
+            role: w.role,
+            auth,
+        }
+    }
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ScopeOut {
+    pub name: String,
+    /// `product` (from the operator's config) or `management` (keyward's own).
+    pub kind: &'static str,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct VerifyIn {
+    pub key: String,
+    /// When given, the key must hold every one of these.
+    pub scopes: Option<Vec<String>>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct VerifiedKey {
+    pub id: Uuid,
+    pub workspace_id: Uuid,
+    pub name: String,
+    pub key_prefix: String,
+    pub scopes: Vec<String>,
+    pub expires_at: Option<DateTime<Utc>>,
+    pub created_by: Uuid,
+    #[schema(value_type = Object)]
+    pub metadata: serde_json::Map<String, serde_json::Value>,
+}
+
+impl From<ApiKey> for VerifiedKey {
+    fn from(k: ApiKey) -> Self {
+        Self {
+            scopes: k.effective_scopes().as_strings(),
+            id: k.id,
+            workspace_id: k.workspace_id,
+            name: k.name,
+            key_prefix: k.key_prefix,
+            expires_at: k.expires_at,
+            created_by: k.created_by,
+            metadata: k.metadata,
+        }
+    }
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct VerifyOut {
+    pub valid: bool,
+    pub code: keyward_core::verify::VerifyCode,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub key: Option<VerifiedKey>,
+}

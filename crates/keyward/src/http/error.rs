@@ -1,0 +1,157 @@
+//! The one error envelope on the wire (PRODUCT.md §7), and the request id every response
+//! carries.
+//!
+//! Handlers return `Result<_, ApiError>`; `ApiError` wraps the domain [`Error`] and is the
+//! only place an error body is built. A 5xx is logged with the request id, and its detail
+//! never reaches the client.
+
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use keyward_core::Error;
+use serde::Serialize;
+
+tokio::task_local! {
+    /// The id of the request being served, set by the request-id middleware.
+    pub static REQUEST_ID: String;
+}
+
+pub fn current_request_id() -> String {
+    REQUEST_ID.try_with(Clone::clone).unwrap_or_default()
+}
+
+#[derive(Debug)]
+pub struct ApiError(pub Error);
+
+impl<E: Into<Error>> From<E> for ApiError {
+    fn from(e: E) -> Self {
+        ApiError(e.into())
+    }
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct ErrorBody {
+    error: ErrorDetail,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct ErrorDetail {
+    /// A stable machine-readable code, e.g. `not_found`.
+    code: &'static str,
+    message: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    details: Option<Vec<FieldDetail>>,
+    request_id: String,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct FieldDetail {
+    field: String,
+    message: String,
+}
+
+fn status_of(e: &Error) -> StatusCode {
+    match e {
+        Error::BadRequest(_) => StatusCode::BAD_REQUEST,
+        Error::Unauthorized { .. } => StatusCode::UNAUTHORIZED,
+        Error::Forbidden(_)
+        | Error::InsufficientScope(_)
+        | Error::EmailUnverified
+        | Error::PlanLimitReached(_)
+        | Error::CsrfFailed => StatusCode::FORBIDDEN,
+        Error::NotFound => StatusCode::NOT_FOUND,
+        Error::KeyLimitReached(_) | Error::Conflict(_) => StatusCode::CONFLICT,
+        Error::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
+        Error::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+        Error::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+        Error::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+    }
+}
+
+/// Extra error kinds that exist only at the HTTP edge.
+pub fn payload_too_large() -> Response {
+    envelope(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "payload_too_large",
+        "the request body is larger than 64 KiB".into(),
+        None,
+    )
+}
+
+pub fn unsupported_media_type() -> Response {
+    envelope(
+        StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        "unsupported_media_type",
+        "send the body as JSON with Content-Type: application/json".into(),
+        None,
+    )
+}
+
+fn envelope(
+    status: StatusCode,
+    code: &'static str,
+    message: String,
+    details: Option<Vec<FieldDetail>>,
+) -> Response {
+    let body = ErrorBody {
+        error: ErrorDetail {
+            code,
+            message,
+            details,
+            request_id: current_request_id(),
+        },
+    };
+    (status, axum::Json(body)).into_response()
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let e = self.0;
+        let status = status_of(&e);
+        let message = match &e {
+            // The detail of a 5xx stays in the log; the client learns only that it failed.
+            Error::Internal(detail) => {
+                tracing::error!(request_id = %current_request_id(), error = %detail, "internal error");
+                "internal error; quote the request id when reporting it".to_owned()
+            }
+            Error::Unavailable => {
+                tracing::warn!(request_id = %current_request_id(), "database unavailable");
+                e.to_string()
+            }
+            Error::NotFound => "not found".to_owned(),
+            other => other.to_string(),
+        };
+        let details = match &e {
+            Error::Validation(fields) => Some(
+                fields
+                    .iter()
+                    .map(|f| FieldDetail {
+                        field: f.field.clone(),
+                        message: f.message.clone(),
+                    })
+                    .collect(),
+            ),
+            _ => None,
+        };
+        let mut response = envelope(status, e.code(), message, details);
+        let headers = response.headers_mut();
+        match &e {
+            Error::Unauthorized { token_sent } => {
+                let value = if *token_sent {
+                    "Bearer error=\"invalid_token\""
+                } else {
+                    "Bearer"
+                };
+                headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static(value));
+            }
+            Error::RateLimited { retry_after_secs } => {
+                if let Ok(v) = HeaderValue::from_str(&retry_after_secs.to_string()) {
+                    headers.insert(header::RETRY_AFTER, v);
+                }
+            }
+            _ => {}
+        }
+        response
+    }
+}
+
+pub type ApiResult<T> = Result<T, ApiError>;

@@ -1,0 +1,249 @@
+//! Extractors that turn a request into domain input, failing with the one error envelope:
+//! JSON bodies (64 KiB, JSON only), query strings, path ids and the authenticated caller.
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+
+use axum::body::Bytes;
+use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Request};
+use axum::http::request::Parts;
+use axum::http::{header, Method};
+use axum::response::{IntoResponse, Response};
+use keyward_core::service::{Caller, RequestMeta};
+use keyward_core::Error;
+use serde::de::DeserializeOwned;
+use uuid::Uuid;
+
+use super::error::{payload_too_large, unsupported_media_type, ApiError};
+use super::AppState;
+
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
+pub const SESSION_COOKIE: &str = "keyward_session";
+
+/// A required JSON body.
+pub struct JsonBody<T>(pub T);
+
+/// A JSON body that may be left out entirely (revoke, rotate).
+pub struct OptionalJsonBody<T>(pub Option<T>);
+
+/// Body errors are responses, not `ApiError`s, because 413 and 415 exist only at this edge.
+pub struct BodyRejection(Response);
+
+impl IntoResponse for BodyRejection {
+    fn into_response(self) -> Response {
+        self.0
+    }
+}
+
+impl From<ApiError> for BodyRejection {
+    fn from(e: ApiError) -> Self {
+        BodyRejection(e.into_response())
+    }
+}
+
+async fn read_body(req: Request) -> Result<Option<Bytes>, BodyRejection> {
+    let declared = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok());
+    if declared.is_some_and(|n| n > MAX_BODY_BYTES) {
+        return Err(BodyRejection(payload_too_large()));
+    }
+    let content_type = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    let bytes = axum::body::to_bytes(req.into_body(), MAX_BODY_BYTES)
+        .await
+        .map_err(|_| BodyRejection(payload_too_large()))?;
+    if bytes.is_empty() {
+        return Ok(None);
+    }
+    if !content_type.as_deref().is_some_and(is_json) {
+        return Err(BodyRejection(unsupported_media_type()));
+    }
+    Ok(Some(bytes))
+}
+
+fn is_json(content_type: &str) -> bool {
+    let essence = content_type
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    essence == "application/json"
+        || (essence.starts_with("application/") && essence.ends_with("+json"))
+}
+
+fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, BodyRejection> {
+    serde_json::from_slice(bytes).map_err(|e| {
+        // serde quotes offending values; a secret sent in the wrong field must not echo back.
+        let message = redact_quoted(&e.to_string());
+        BodyRejection::from(ApiError(Error::BadRequest(format!(
+            "invalid JSON body: {message}"
+        ))))
+    })
+}
+
+fn redact_quoted(message: &str) -> String {
+    let mut out = String::with_capacity(message.len());
+    let mut inside = false;
+    for c in message.chars() {
+        if c == '"' {
+            if inside {
+                out.push_str("…\"");
+            } else {
+                out.push('"');
+            }
+            inside = !inside;
+        } else if !inside {
+            out.push(c);
+        }
+    }
+    out
+}
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for JsonBody<T> {
+    type Rejection = BodyRejection;
+
+    async fn from_request(req: Request, _state: &S) -> Result<Self, Self::Rejection> {
+        match read_body(req).await? {
+            Some(bytes) => Ok(JsonBody(parse_json(&bytes)?)),
+            None => Err(ApiError(Error::BadRequest("a JSON body is required".into())).into()),
+        }
+    }
+}
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for OptionalJsonBody<T> {
+    type Rejection = BodyRejection;
+
+    async fn from_request(req: Request, _state: &S) -> Result<Self, Self::Rejection> {
+        match read_body(req).await? {
+            Some(bytes) => Ok(OptionalJsonBody(Some(parse_json(&bytes)?))),
+            None => Ok(OptionalJsonBody(None)),
+        }
+    }
+}
+
+/// A query string; unknown or ill-typed parameters are `400 bad_request`.
+pub struct QueryParams<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for QueryParams<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        axum::extract::Query::<T>::try_from_uri(&parts.uri)
+            .map(|q| QueryParams(q.0))
+            .map_err(|e| ApiError(Error::BadRequest(redact_quoted(&e.body_text()))))
+    }
+}
+
+/// Path ids: anything that is not a UUID cannot exist, so it is `404`, like a missing id.
+pub fn path_id(raw: &str) -> Result<Uuid, ApiError> {
+    Uuid::parse_str(raw).map_err(|_| ApiError(Error::NotFound))
+}
+
+pub fn client_ip(parts: &Parts) -> IpAddr {
+    parts
+        .extensions
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0.ip())
+        .unwrap_or(IpAddr::V4(Ipv4Addr::LOCALHOST))
+}
+
+fn meta(parts: &Parts, ip: IpAddr) -> RequestMeta {
+    let user_agent = parts
+        .headers
+        .get(header::USER_AGENT)
+        .and_then(|v| v.to_str().ok())
+        .map(|ua| ua.chars().take(256).collect());
+    RequestMeta {
+        ip: Some(ip.to_string()),
+        user_agent,
+    }
+}
+
+/// The `Bearer` token of the Authorization header, or an error if the header is not one.
+pub fn bearer(parts: &Parts) -> Option<Result<&str, ()>> {
+    let value = parts.headers.get(header::AUTHORIZATION)?;
+    let value = value.to_str().map_err(|_| ());
+    Some(value.and_then(|v| {
+        let (scheme, token) = v.split_once(' ').ok_or(())?;
+        let token = token.trim();
+        if scheme.eq_ignore_ascii_case("bearer") && !token.is_empty() {
+            Ok(token)
+        } else {
+            Err(())
+        }
+    }))
+}
+
+fn session_cookie(parts: &Parts) -> Option<&str> {
+    parts
+        .headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(name, _)| *name == SESSION_COOKIE)
+        .map(|(_, value)| value)
+}
+
+/// The authenticated caller of the management API: a Bearer API key or the console session.
+pub struct Auth(pub Caller);
+
+impl FromRequestParts<AppState> for Auth {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let ip = client_ip(parts);
+        if let Some(retry_after_secs) = state.limiter.blocked(ip) {
+            return Err(ApiError(Error::RateLimited { retry_after_secs }));
+        }
+        let meta = meta(parts, ip);
+        let result = match (bearer(parts), session_cookie(parts)) {
+            (Some(Ok(token)), _) => state.service.authenticate_key(token, meta).await,
+            (Some(Err(())), _) => Err(Error::Unauthorized { token_sent: true }),
+            (None, Some(cookie)) => {
+                let csrf = parts
+                    .headers
+                    .get("x-csrf-token")
+                    .and_then(|v| v.to_str().ok());
+                let state_changing =
+                    !matches!(parts.method, Method::GET | Method::HEAD | Method::OPTIONS);
+                state
+                    .service
+                    .authenticate_session(cookie, csrf, state_changing, meta)
+                    .await
+            }
+            (None, None) => Err(Error::Unauthorized { token_sent: false }),
+        };
+        if matches!(result, Err(Error::Unauthorized { token_sent: true })) {
+            state.limiter.record_failure(ip);
+        }
+        result.map(Auth).map_err(ApiError)
+    }
+}
+
+/// The `X-Workspace-ID` header, for the `/api/v1/api-keys` alias with a session.
+pub fn workspace_hint(headers: &axum::http::HeaderMap) -> Result<Option<Uuid>, ApiError> {
+    match headers.get("x-workspace-id") {
+        None => Ok(None),
+        Some(v) => v
+            .to_str()
+            .ok()
+            .and_then(|s| Uuid::parse_str(s.trim()).ok())
+            .map(Some)
+            .ok_or_else(|| {
+                ApiError(Error::BadRequest(
+                    "X-Workspace-ID must be a workspace id".into(),
+                ))
+            }),
+    }
+}

@@ -1,0 +1,82 @@
+//! The HTTP API: shared state, the router that merges every resource's routes, and the
+//! middleware stack (request id, metrics, panic guard, tracing).
+
+pub mod dto;
+pub mod error;
+pub mod extract;
+pub mod metrics;
+pub mod rate_limit;
+pub mod request_id;
+pub mod routes;
+
+use std::sync::Arc;
+
+use axum::response::IntoResponse;
+use axum::Router;
+use keyward_core::Service;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+
+use self::error::ApiError;
+use self::metrics::Metrics;
+use self::rate_limit::FailureLimiter;
+
+#[derive(Clone)]
+pub struct AppState {
+    pub service: Service,
+    pub limiter: Arc<FailureLimiter>,
+    pub metrics: Arc<Metrics>,
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "keyward", description = "Self-hosted API key service: manage and verify API keys."),
+    modifiers(&SecuritySchemes),
+    security(("bearer" = [])),
+    tags((name = "api-keys"), (name = "workspaces"), (name = "members"), (name = "audit"), (name = "users"),
+         (name = "scopes"), (name = "verify"))
+)]
+struct ApiDoc;
+
+struct SecuritySchemes;
+
+impl utoipa::Modify for SecuritySchemes {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        let bearer =
+            || SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build());
+        components.add_security_scheme("bearer", bearer());
+        components.add_security_scheme("service_token", bearer());
+    }
+}
+
+/// The API router and the OpenAPI document, both built from the same route declarations so
+/// that the document cannot drift from the code.
+pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .merge(routes::keys::router())
+        .merge(routes::workspaces::router())
+        .merge(routes::account::router())
+        .merge(routes::verify::router())
+        .split_for_parts()
+}
+
+pub fn router(state: AppState) -> Router {
+    let (api, openapi) = api();
+    let metrics = state.metrics.clone();
+    api.merge(routes::ops::router(openapi))
+        .fallback(|| async { ApiError(keyward_core::Error::NotFound).into_response() })
+        .method_not_allowed_fallback(|| async {
+            ApiError(keyward_core::Error::NotFound).into_response()
+        })
+        .with_state(state)
+        .layer(axum::middleware::from_fn_with_state(
+            metrics,
+            metrics::track,
+        ))
+        .layer(tower_http::catch_panic::CatchPanicLayer::custom(|_| {
+            ApiError(keyward_core::Error::Internal("handler panicked".into())).into_response()
+        }))
+        .layer(axum::middleware::from_fn(request_id::assign))
+}

@@ -1,0 +1,62 @@
+//! Loading the pepper: `KEYWARD_PEPPER`, else `pepper_file`, else a file generated once in the
+//! data directory with mode 0600.
+
+use std::io::Write;
+use std::path::Path;
+
+use keyward_core::secret::Pepper;
+
+use crate::config::Config;
+
+const MIN_PEPPER_BYTES: usize = 16;
+
+pub fn load(config: &Config) -> Result<Pepper, String> {
+    if let Some(value) = &config.pepper {
+        return checked(value.trim().as_bytes().to_vec(), "KEYWARD_PEPPER");
+    }
+    if let Some(path) = &config.pepper_file {
+        let bytes = std::fs::read(path)
+            .map_err(|e| format!("cannot read pepper_file {}: {e}", path.display()))?;
+        return checked(trim(bytes), "pepper_file");
+    }
+    let path = config.data_dir.join("pepper");
+    match std::fs::read(&path) {
+        Ok(bytes) => checked(trim(bytes), "the data directory's pepper file"),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => generate(&path),
+        Err(e) => Err(format!("cannot read {}: {e}", path.display())),
+    }
+}
+
+fn generate(path: &Path) -> Result<Pepper, String> {
+    let mut bytes = [0u8; 32];
+    rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut bytes);
+    let text = hex::encode(bytes);
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut file = options
+        .open(path)
+        .map_err(|e| format!("cannot create {}: {e}", path.display()))?;
+    file.write_all(text.as_bytes())
+        .and_then(|()| file.sync_all())
+        .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+    tracing::info!(path = %path.display(), "generated a new pepper; back it up with the database");
+    Ok(Pepper::new(text.into_bytes()))
+}
+
+fn trim(mut bytes: Vec<u8>) -> Vec<u8> {
+    while bytes.last().is_some_and(|b| b.is_ascii_whitespace()) {
+        bytes.pop();
+    }
+    bytes
+}
+
+fn checked(bytes: Vec<u8>, source: &str) -> Result<Pepper, String> {
+    if bytes.len() < MIN_PEPPER_BYTES {
+        return Err(format!(
+            "{source} must hold at least {MIN_PEPPER_BYTES} bytes"
+        ));
+    }
+    Ok(Pepper::new(bytes))
+}
