@@ -7,6 +7,7 @@
 mod accounts;
 mod audit_and_credentials;
 mod fixtures;
+mod key_listing;
 mod keys;
 mod sqlite;
 mod transactions;
@@ -41,11 +42,11 @@ contract_tests!(on_sqlite, crate::store_contract::sqlite::fresh;
     keys::duplicate_key_hash_is_a_conflict,
     keys::a_second_successor_of_the_same_key_is_a_conflict,
     keys::keys_of_another_workspace_are_invisible,
-    keys::listing_is_newest_first_and_the_cursor_continues_after_the_last_row,
-    keys::listing_breaks_ties_on_created_at_by_id,
-    keys::listing_filters_by_status_at_the_given_instant,
-    keys::listing_filters_by_creator_and_case_insensitive_name,
-    keys::name_filter_matches_like_wildcards_literally,
+    key_listing::listing_is_newest_first_and_the_cursor_continues_after_the_last_row,
+    key_listing::listing_breaks_ties_on_created_at_by_id,
+    key_listing::listing_filters_by_status_at_the_given_instant,
+    key_listing::listing_filters_by_creator_and_case_insensitive_name,
+    key_listing::name_filter_matches_like_wildcards_literally,
     keys::deleted_keys_are_not_listed_and_do_not_count,
     keys::key_counts_count_active_and_total,
     keys::update_key_writes_the_mutable_fields,
