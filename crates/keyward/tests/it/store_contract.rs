@@ -1,0 +1,65 @@
+//! The storage contract of `keyward_core::store`, written once over `Arc<dyn Store>` so that
+//! every backend runs the same suite. Each test gets a fresh, migrated database.
+//!
+//! A backend joins by adding one `contract_tests!` line that names how to open a fresh store;
+//! the opener returns the store plus a guard that keeps the database alive for the test.
+
+mod accounts;
+mod audit_and_credentials;
+mod fixtures;
+mod key_listing;
+mod keys;
+mod sqlite;
+mod transactions;
+
+/// Generates one `#[tokio::test]` per contract function for a backend.
+macro_rules! contract_tests {
+    ($backend:ident, $open:path; $($module:ident :: $name:ident),* $(,)?) => {
+        mod $backend {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    let (store, _guard) = $open().await;
+                    super::$module::$name(store).await;
+                }
+            )*
+        }
+    };
+}
+
+contract_tests!(on_sqlite, crate::store_contract::sqlite::fresh;
+    accounts::users_round_trip_and_are_found_by_id_and_email,
+    accounts::duplicate_email_is_a_conflict,
+    accounts::workspace_updates_write_every_mutable_field,
+    accounts::lock_workspace_reads_the_workspace_inside_the_transaction,
+    accounts::workspaces_of_user_come_with_the_role_oldest_first,
+    accounts::memberships_keep_null_scopes_apart_from_narrowed_scopes,
+    accounts::duplicate_membership_is_a_conflict,
+    accounts::members_are_listed_with_their_users_oldest_first,
+    accounts::membership_updates_and_deletes_change_the_owner_count,
+    keys::a_key_round_trips_every_field,
+    keys::key_by_hash_finds_the_key_and_returns_deleted_keys_too,
+    keys::duplicate_key_hash_is_a_conflict,
+    keys::a_second_successor_of_the_same_key_is_a_conflict,
+    keys::keys_of_another_workspace_are_invisible,
+    key_listing::listing_is_newest_first_and_the_cursor_continues_after_the_last_row,
+    key_listing::listing_breaks_ties_on_created_at_by_id,
+    key_listing::listing_filters_by_status_at_the_given_instant,
+    key_listing::listing_filters_by_creator_and_case_insensitive_name,
+    key_listing::name_filter_matches_like_wildcards_literally,
+    keys::deleted_keys_are_not_listed_and_do_not_count,
+    keys::key_counts_count_active_and_total,
+    keys::update_key_writes_the_mutable_fields,
+    keys::unrevoked_keys_of_user_skip_revoked_deleted_and_other_creators,
+    keys::record_key_use_never_moves_last_used_at_backwards,
+    audit_and_credentials::audit_events_round_trip_every_field,
+    audit_and_credentials::audit_listing_is_newest_first_with_filters_and_cursor,
+    audit_and_credentials::service_tokens_are_found_by_hash,
+    audit_and_credentials::sessions_are_found_by_hash_and_deleted_by_id,
+    transactions::migrate_is_idempotent_and_ping_answers,
+    transactions::dropping_a_transaction_rolls_it_back,
+    transactions::a_conflict_does_not_poison_the_writer,
+    transactions::committed_writes_are_visible_to_plain_reads,
+    transactions::a_transaction_sees_its_own_uncommitted_writes,
+    transactions::concurrent_transactions_are_serialized,
+);
