@@ -1,4 +1,7 @@
-//! keyward's integration tests, one binary (see STYLE.md).
+//! keyward's integration tests, one binary (see STYLE.md). Each HTTP test starts the real
+//! server on port 0 over a fresh SQLite database through `support::TestApp`.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod key_lifecycle;
 mod store_contract;
+mod support;
