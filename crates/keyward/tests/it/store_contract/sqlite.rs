@@ -82,3 +82,71 @@ async fn an_unopenable_path_is_unavailable() {
         other => panic!("expected Unavailable, got {:?}", other.map(|_| ())),
     }
 }
+
+/// Set in the child process of `acknowledged_writes_survive_kill_9` to the database path.
+const CHILD_DB_ENV: &str = "KEYWARD_TEST_KILL9_DB";
+
+/// PRODUCT.md §8: once a commit returns, the write survives the process dying with no
+/// chance to clean up. A child process (this test binary, running the ignored test below)
+/// commits a key, reports it, and is killed with SIGKILL while its pools are still open.
+#[tokio::test]
+async fn acknowledged_writes_survive_kill_9() {
+    use std::io::{BufRead, BufReader};
+    use std::process::{Command, Stdio};
+
+    let dir = TempDir::new().unwrap();
+    let path = dir.path().join("keyward.db");
+    let mut child = Command::new(std::env::current_exe().unwrap())
+        .args([
+            "--exact",
+            "store_contract::sqlite::kill_9_child_commits_then_waits",
+            "--ignored",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .env(CHILD_DB_ENV, &path)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let reported = tokio::task::spawn_blocking(move || {
+        BufReader::new(stdout)
+            .lines()
+            .map_while(Result::ok)
+            // libtest prints the test's name on the same line, before the report.
+            .find_map(|l| l.split_once("COMMITTED ").map(|(_, ids)| ids.to_owned()))
+    })
+    .await
+    .unwrap();
+    // `kill` is SIGKILL on Unix: no destructors, no pool close, no WAL checkpoint.
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let reported = reported.expect("the child reported its commit");
+    let mut parts = reported.split_whitespace();
+    let workspace_id: uuid::Uuid = parts.next().unwrap().parse().unwrap();
+    let key_id: uuid::Uuid = parts.next().unwrap().parse().unwrap();
+
+    let reopened = SqliteStore::open(&path).await.unwrap();
+    reopened.migrate().await.unwrap();
+    let read = reopened.key(workspace_id, key_id).await.unwrap();
+    assert!(read.is_some(), "a committed key was lost by kill -9");
+}
+
+#[tokio::test]
+#[ignore = "run only as the child process of acknowledged_writes_survive_kill_9"]
+async fn kill_9_child_commits_then_waits() {
+    let Some(path) = std::env::var_os(CHILD_DB_ENV) else {
+        return;
+    };
+    let store = SqliteStore::open(std::path::Path::new(&path))
+        .await
+        .unwrap();
+    store.migrate().await.unwrap();
+    let db: Db = Arc::new(store);
+    let (u, w) = owner_and_workspace(&db).await;
+    let k = key(w.id, u.id, "acknowledged");
+    insert_keys(&db, std::slice::from_ref(&k)).await;
+    println!("COMMITTED {} {}", w.id, k.id);
+    tokio::time::sleep(std::time::Duration::from_secs(60)).await;
+}
