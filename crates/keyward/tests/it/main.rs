@@ -3,5 +3,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod key_lifecycle;
+mod last_used;
+mod process;
 mod store_contract;
 mod support;

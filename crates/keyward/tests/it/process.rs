@@ -1,0 +1,348 @@
+//! The real `keyward` binary: start-up, the admin CLI, `kill -9` durability and the graceful
+//! SIGTERM that flushes `last_used_at`.
+
+use std::io::{BufRead, BufReader, Write};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use serde_json::{json, Value};
+
+const BIN: &str = env!("CARGO_BIN_EXE_keyward");
+
+/// A `keyward serve` process on a free port, over `data_dir`.
+struct Process {
+    child: Child,
+    base: String,
+    banner: String,
+}
+
+fn serve(data_dir: &Path, env: &[(&str, &str)]) -> Process {
+    let mut child = Command::new(BIN)
+        .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+        .arg(data_dir)
+        .envs(env.iter().copied())
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let first = lines.next().unwrap().unwrap();
+    let base = first
+        .strip_prefix("keyward listening on ")
+        .unwrap_or_else(|| panic!("unexpected: {first}"))
+        .to_owned();
+    let mut banner = first;
+    // The first-user hint follows the address when there are no users; read what is there.
+    std::thread::sleep(Duration::from_millis(200));
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in lines.map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    while let Ok(line) = rx.recv_timeout(Duration::from_millis(100)) {
+        banner.push('\n');
+        banner.push_str(&line);
+    }
+    Process {
+        child,
+        base,
+        banner,
+    }
+}
+
+fn admin(data_dir: &Path, args: &[&str], stdin: Option<&str>) -> (i32, String, String) {
+    let mut child = Command::new(BIN)
+        .args(args)
+        .arg("--data-dir")
+        .arg(data_dir)
+        .env("RUST_LOG", "warn")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    if let Some(input) = stdin {
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(input.as_bytes())
+            .unwrap();
+    }
+    drop(child.stdin.take());
+    let out = child.wait_with_output().unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into(),
+        String::from_utf8_lossy(&out.stderr).into(),
+    )
+}
+
+/// Makes a verified owner with a workspace through the admin CLI; returns (workspace id, key).
+fn bootstrap(dir: &Path) -> (String, String) {
+    let (code, out, err) = admin(
+        dir,
+        &[
+            "admin",
+            "user",
+            "create",
+            "--email",
+            "ops@example.com",
+            "--password-stdin",
+            "--verified",
+            "--workspace",
+            "Ops",
+            "--json",
+        ],
+        Some("correct horse battery staple\n"),
+    );
+    assert_eq!(code, 0, "{err}");
+    let created: Value = serde_json::from_str(&out).unwrap();
+    let ws = created["workspace"]["id"].as_str().unwrap().to_owned();
+    let (code, out, err) = admin(
+        dir,
+        &[
+            "admin",
+            "apikey",
+            "create",
+            "--name",
+            "ops",
+            "--user-id",
+            "OPS@example.com",
+        ],
+        None,
+    );
+    assert_eq!(code, 0, "{err}");
+    let key = out
+        .trim()
+        .strip_prefix("Created: ")
+        .unwrap_or_else(|| panic!("{out}"))
+        .to_owned();
+    (ws, key)
+}
+
+fn http() -> reqwest::blocking::Client {
+    reqwest::blocking::Client::new()
+}
+
+#[test]
+fn serve_creates_the_data_directory_and_says_how_to_create_the_first_user() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("fresh/data");
+    let mut server = serve(&dir, &[]);
+    assert!(dir.join("keyward.db").exists());
+    assert!(
+        server.banner.contains("admin user create"),
+        "{}",
+        server.banner
+    );
+    let health = http()
+        .get(format!("{}/readyz", server.base))
+        .send()
+        .unwrap();
+    assert_eq!(health.status(), 200);
+    server.child.kill().unwrap();
+}
+
+#[test]
+fn the_generated_pepper_file_is_private_to_its_owner() {
+    use std::os::unix::fs::PermissionsExt;
+    let tmp = tempfile::tempdir().unwrap();
+    let (code, _, err) = admin(tmp.path(), &["migrate"], None);
+    assert_eq!(code, 0, "{err}");
+    bootstrap(tmp.path());
+    let mode = std::fs::metadata(tmp.path().join("pepper"))
+        .unwrap()
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o777, 0o600);
+}
+
+#[test]
+fn admin_apikey_create_prints_created_and_the_key_works_over_http() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (ws, key) = bootstrap(tmp.path());
+    assert!(key.starts_with("kw_"));
+    let mut server = serve(tmp.path(), &[]);
+    let me: Value = http()
+        .get(format!("{}/api/v1/users/current", server.base))
+        .bearer_auth(&key)
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    assert_eq!(me["user"]["email"], "ops@example.com");
+    assert_eq!(me["workspace"]["id"], json!(ws));
+    server.child.kill().unwrap();
+
+    let (code, out, _) = admin(
+        tmp.path(),
+        &["admin", "apikey", "list", "--workspace", &ws, "--json"],
+        None,
+    );
+    assert_eq!(code, 0);
+    let listed: Value = serde_json::from_str(&out).unwrap();
+    let id = listed[0]["id"].as_str().unwrap().to_owned();
+    assert!(!out.contains(&key), "listings never show the secret");
+    let (code, out, _) = admin(
+        tmp.path(),
+        &["admin", "apikey", "revoke", &id, "--workspace", &ws],
+        None,
+    );
+    assert_eq!(code, 0);
+    assert!(out.starts_with("Revoked"), "{out}");
+}
+
+#[test]
+fn admin_commands_exit_1_on_refusals_and_2_on_usage_errors() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (code, _, err) = admin(
+        tmp.path(),
+        &[
+            "admin",
+            "user",
+            "create",
+            "--email",
+            "a@example.com",
+            "--password-stdin",
+        ],
+        Some("short\n"),
+    );
+    assert_eq!(code, 1);
+    assert!(
+        err.contains("validation_failed") && err.contains("password"),
+        "{err}"
+    );
+    let (ws, _) = bootstrap(tmp.path());
+    let (code, _, err) = admin(
+        tmp.path(),
+        &["admin", "workspace", "set-plan", &ws, "platinum"],
+        None,
+    );
+    assert_eq!(code, 1);
+    assert!(err.contains("unknown plan"), "{err}");
+    let (code, out, _) = admin(
+        tmp.path(),
+        &["admin", "workspace", "set-plan", &ws, "free"],
+        None,
+    );
+    assert_eq!(code, 0, "{out}");
+    let (code, _, err) = admin(
+        tmp.path(),
+        &[
+            "admin",
+            "apikey",
+            "create",
+            "--name",
+            "second",
+            "--user-id",
+            "ops@example.com",
+        ],
+        None,
+    );
+    assert_eq!(
+        code, 1,
+        "the free plan allows one active key, and the CLI obeys it too"
+    );
+    assert!(err.contains("plan_limit_reached"), "{err}");
+    let (code, _, _) = admin(tmp.path(), &["admin", "apikey", "create"], None);
+    assert_eq!(code, 2);
+}
+
+#[test]
+fn acknowledged_creates_and_revokes_survive_kill_9() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (ws, key) = bootstrap(tmp.path());
+    let mut server = serve(tmp.path(), &[]);
+    let client = http();
+    let keys = format!("{}/api/v1/workspaces/{ws}/api-keys", server.base);
+    let mut created = Vec::new();
+    for i in 0..30 {
+        let r = client
+            .post(&keys)
+            .bearer_auth(&key)
+            .json(&json!({"name": format!("burst-{i}")}))
+            .send()
+            .unwrap();
+        assert_eq!(r.status(), 201);
+        created.push(
+            r.json::<Value>().unwrap()["id"]
+                .as_str()
+                .unwrap()
+                .to_owned(),
+        );
+    }
+    for id in &created[..10] {
+        let r = client
+            .post(format!("{keys}/{id}/revoke"))
+            .bearer_auth(&key)
+            .send()
+            .unwrap();
+        assert_eq!(r.status(), 200);
+    }
+    server.child.kill().unwrap(); // SIGKILL, right after the last acknowledgement
+    server.child.wait().unwrap();
+
+    let mut restarted = serve(tmp.path(), &[]);
+    let keys = format!("{}/api/v1/workspaces/{ws}/api-keys", restarted.base);
+    let listed: Vec<Value> = client
+        .get(format!("{keys}?limit=200"))
+        .bearer_auth(&key)
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    for (i, id) in created.iter().enumerate() {
+        let row = listed
+            .iter()
+            .find(|k| k["id"] == json!(id))
+            .unwrap_or_else(|| panic!("acknowledged key {id} lost"));
+        assert_eq!(
+            row["status"],
+            if i < 10 { "revoked" } else { "active" },
+            "{id}"
+        );
+    }
+    restarted.child.kill().unwrap();
+}
+
+#[test]
+fn sigterm_shuts_down_gracefully_and_flushes_pending_last_used_at() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (ws, key) = bootstrap(tmp.path());
+    // An hour between flushes: only the shutdown flush can write this use.
+    let mut server = serve(tmp.path(), &[("KEYWARD_LAST_USED_FLUSH_SECONDS", "3600")]);
+    let client = http();
+    assert_eq!(
+        client
+            .get(format!("{}/api/v1/users/current", server.base))
+            .bearer_auth(&key)
+            .send()
+            .unwrap()
+            .status(),
+        200
+    );
+    let status = Command::new("kill")
+        .args(["-TERM", &server.child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let exit = server.child.wait().unwrap();
+    assert!(exit.success(), "graceful shutdown exits 0, got {exit:?}");
+
+    let (_, out, _) = admin(
+        tmp.path(),
+        &["admin", "apikey", "list", "--workspace", &ws, "--json"],
+        None,
+    );
+    let listed: Value = serde_json::from_str(&out).unwrap();
+    assert!(
+        listed[0]["last_used_at"].is_string(),
+        "last_used_at was not flushed: {out}"
+    );
+}
