@@ -2,7 +2,10 @@
 //! database, and makes users, workspaces and keys in one line through the same service
 //! layer the admin CLI uses.
 
-#![allow(dead_code, reason = "shared by every test module; each uses a different subset")]
+#![allow(
+    dead_code,
+    reason = "shared by every test module; each uses a different subset"
+)]
 
 use keyward::app::Server;
 use keyward::config::Config;
