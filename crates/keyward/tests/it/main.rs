@@ -2,6 +2,7 @@
 //! server on port 0 over a fresh SQLite database through `support::TestApp`.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod errors;
 mod key_lifecycle;
 mod store_contract;
 mod support;
