@@ -4,5 +4,6 @@
 
 mod errors;
 mod key_lifecycle;
+mod operations;
 mod store_contract;
 mod support;
