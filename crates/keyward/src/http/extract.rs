@@ -26,17 +26,17 @@ pub struct JsonBody<T>(pub T);
 pub struct OptionalJsonBody<T>(pub Option<T>);
 
 /// Body errors are responses, not `ApiError`s, because 413 and 415 exist only at this edge.
-pub struct BodyRejection(Response);
+pub struct BodyRejection(Box<Response>);
 
 impl IntoResponse for BodyRejection {
     fn into_response(self) -> Response {
-        self.0
+        *self.0
     }
 }
 
 impl From<ApiError> for BodyRejection {
     fn from(e: ApiError) -> Self {
-        BodyRejection(e.into_response())
+        BodyRejection(Box::new(e.into_response()))
     }
 }
 
@@ -47,7 +47,7 @@ async fn read_body(req: Request) -> Result<Option<Bytes>, BodyRejection> {
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<usize>().ok());
     if declared.is_some_and(|n| n > MAX_BODY_BYTES) {
-        return Err(BodyRejection(payload_too_large()));
+        return Err(BodyRejection(Box::new(payload_too_large())));
     }
     let content_type = req
         .headers()
@@ -56,12 +56,12 @@ async fn read_body(req: Request) -> Result<Option<Bytes>, BodyRejection> {
         .map(str::to_owned);
     let bytes = axum::body::to_bytes(req.into_body(), MAX_BODY_BYTES)
         .await
-        .map_err(|_| BodyRejection(payload_too_large()))?;
+        .map_err(|_| BodyRejection(Box::new(payload_too_large())))?;
     if bytes.is_empty() {
         return Ok(None);
     }
     if !content_type.as_deref().is_some_and(is_json) {
-        return Err(BodyRejection(unsupported_media_type()));
+        return Err(BodyRejection(Box::new(unsupported_media_type())));
     }
     Ok(Some(bytes))
 }
