@@ -6,4 +6,6 @@ mod errors;
 mod key_lifecycle;
 mod operations;
 mod store_contract;
+// Shared helpers: not every test module uses each of them.
+#[allow(dead_code)]
 mod support;

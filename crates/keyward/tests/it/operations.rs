@@ -108,7 +108,10 @@ async fn parallel_creates_never_pass_the_plan_limit_of_active_keys() {
     })
     .await;
     let owner = app.owner().await;
-    app.service.set_plan(owner.workspace_id, "team").await.unwrap();
+    app.service
+        .set_plan(owner.workspace_id, "team")
+        .await
+        .unwrap();
     let results = parallel_creates(&app, &owner, 20).await;
     for (status, code) in &results {
         assert!(
@@ -172,7 +175,10 @@ async fn metrics_count_requests_by_route_template_and_verifications_by_code() {
     let content_type = r.headers["content-type"].to_str().unwrap();
     assert!(content_type.starts_with("text/plain"), "{content_type}");
     let text = &r.text;
-    assert!(text.contains("# TYPE keyward_http_requests counter"), "{text}");
+    assert!(
+        text.contains("# TYPE keyward_http_requests counter"),
+        "{text}"
+    );
     let collection = "route=\"/api/v1/workspaces/{workspace_id}/api-keys\"";
     let one = "route=\"/api/v1/workspaces/{workspace_id}/api-keys/{id}\"";
     for route in [collection, one] {
@@ -185,15 +191,16 @@ async fn metrics_count_requests_by_route_template_and_verifications_by_code() {
     assert!(!text.contains(id), "a concrete id must never be a label");
     assert!(!text.contains(&owner.workspace_id.to_string()));
     assert!(
-        text.lines()
-            .any(|l| l.starts_with("keyward_verifications_total{code=\"VALID\"} ")
-                && !l.ends_with(" 0")),
+        text.lines().any(
+            |l| l.starts_with("keyward_verifications_total{code=\"VALID\"} ") && !l.ends_with(" 0")
+        ),
         "{text}"
     );
     assert!(
-        text.lines()
-            .any(|l| l.starts_with("keyward_http_request_duration_seconds_bucket{")
-                && l.contains("le=\"+Inf\"")),
+        text.lines().any(
+            |l| l.starts_with("keyward_http_request_duration_seconds_bucket{")
+                && l.contains("le=\"+Inf\"")
+        ),
         "{text}"
     );
     assert!(text.contains("# TYPE keyward_http_request_duration_seconds histogram"));
@@ -306,6 +313,8 @@ async fn audit_events_never_hold_a_secret_and_name_the_key_that_acted() {
         .await;
     let about_first = about_first.body.as_array().unwrap();
     assert!(about_first.iter().any(|e| e["action"] == "api_key.created"));
-    assert!(about_first.iter().all(|e| e["target"]["id"] == json!(first_id)));
+    assert!(about_first
+        .iter()
+        .all(|e| e["target"]["id"] == json!(first_id)));
     assert!(about_first.len() < events.len());
 }
