@@ -1,9 +1,12 @@
 //! keyward's integration tests, one binary (see STYLE.md). Each HTTP test starts the real
-//! server on port 0 over a fresh SQLite database through `support::TestApp`.
+//! server on port 0 over a fresh SQLite database through `support::TestApp`; the process
+//! tests run the real binary; the store contract runs against every backend.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod errors;
 mod key_lifecycle;
 mod last_used;
+mod operations;
 mod process;
 mod store_contract;
 mod support;
