@@ -3,5 +3,6 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod key_lifecycle;
+mod roles_and_scopes;
 mod store_contract;
 mod support;
