@@ -4,5 +4,6 @@
 
 mod key_lifecycle;
 mod roles_and_scopes;
+mod roles_members;
 mod store_contract;
 mod support;
