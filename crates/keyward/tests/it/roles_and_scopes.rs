@@ -66,6 +66,7 @@ async fn full_access_includes_scopes_the_operator_adds_later() {
         c.scopes.push("reports:export".into());
     })
     .await;
+    assert_eq!(second.config.data_dir, first.config.data_dir, "same store");
     let token = second.service_token().await;
     assert_eq!(
         verify_code(&second, &token, &owner.key, "reports:export").await,
