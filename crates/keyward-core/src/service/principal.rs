@@ -123,9 +123,13 @@ impl Principal {
         }
     }
 
-    /// Members who may create keys see and manage only their own (PRODUCT.md §3).
+    /// Members who may create keys see and manage only their own (PRODUCT.md §3); without
+    /// `members_can_create_keys` a member sees every key of the workspace, read-only. A member
+    /// key that still holds `api_keys:write` from when the flag was on stays limited too.
     pub fn own_keys_only(&self) -> bool {
-        self.role == Role::Member && !self.caller.is_system()
+        self.role == Role::Member
+            && !self.caller.is_system()
+            && (self.workspace.members_can_create_keys || self.held.grants("api_keys:write"))
     }
 
     /// Only owners change or remove owners.

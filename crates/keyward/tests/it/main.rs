@@ -8,5 +8,7 @@ mod key_lifecycle;
 mod last_used;
 mod operations;
 mod process;
+mod roles_and_scopes;
+mod roles_members;
 mod store_contract;
 mod support;
