@@ -107,3 +107,128 @@ impl Verifier {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use async_trait::async_trait;
+    use uuid::Uuid;
+
+    use super::*;
+    use crate::model::{
+        AuditEvent, Member, Membership, Role, ServiceToken, Session, Timestamp, User, Workspace,
+    };
+    use crate::secret::CredentialHash;
+    use crate::store::{AuditQuery, KeyQuery, StoreError, StoreResult, StoreTx};
+
+    /// A store that only counts lookups and knows no key: anything else is an error.
+    #[derive(Default)]
+    struct CountingStore {
+        lookups: AtomicUsize,
+    }
+
+    fn nothing<T>() -> StoreResult<T> {
+        Err(StoreError::Other("not used by the verifier".into()))
+    }
+
+    #[async_trait]
+    impl Store for CountingStore {
+        async fn migrate(&self) -> StoreResult<()> {
+            nothing()
+        }
+        async fn ping(&self) -> StoreResult<()> {
+            nothing()
+        }
+        async fn begin(&self) -> StoreResult<Box<dyn StoreTx>> {
+            nothing()
+        }
+        async fn count_users(&self) -> StoreResult<u64> {
+            nothing()
+        }
+        async fn user_by_id(&self, _: Uuid) -> StoreResult<Option<User>> {
+            nothing()
+        }
+        async fn user_by_email(&self, _: &str) -> StoreResult<Option<User>> {
+            nothing()
+        }
+        async fn workspace(&self, _: Uuid) -> StoreResult<Option<Workspace>> {
+            nothing()
+        }
+        async fn workspaces_of_user(&self, _: Uuid) -> StoreResult<Vec<(Workspace, Role)>> {
+            nothing()
+        }
+        async fn membership(&self, _: Uuid, _: Uuid) -> StoreResult<Option<Membership>> {
+            nothing()
+        }
+        async fn members(&self, _: Uuid) -> StoreResult<Vec<Member>> {
+            nothing()
+        }
+        async fn key_by_hash(&self, _: &CredentialHash) -> StoreResult<Option<ApiKey>> {
+            self.lookups.fetch_add(1, Ordering::SeqCst);
+            Ok(None)
+        }
+        async fn key(&self, _: Uuid, _: Uuid) -> StoreResult<Option<ApiKey>> {
+            nothing()
+        }
+        async fn list_keys(&self, _: Uuid, _: &KeyQuery) -> StoreResult<Vec<ApiKey>> {
+            nothing()
+        }
+        async fn record_key_use(&self, _: &[(Uuid, Timestamp)]) -> StoreResult<()> {
+            nothing()
+        }
+        async fn list_audit(&self, _: Uuid, _: &AuditQuery) -> StoreResult<Vec<AuditEvent>> {
+            nothing()
+        }
+        async fn service_token_by_hash(
+            &self,
+            _: &CredentialHash,
+        ) -> StoreResult<Option<ServiceToken>> {
+            nothing()
+        }
+        async fn session_by_hash(&self, _: &CredentialHash) -> StoreResult<Option<Session>> {
+            nothing()
+        }
+    }
+
+    #[tokio::test]
+    async fn a_failing_checksum_or_shape_is_malformed_without_touching_the_store() {
+        let store = Arc::new(CountingStore::default());
+        let verifier = Verifier::new(
+            store.clone(),
+            Pepper::new(b"test pepper bytes".to_vec()),
+            Arc::default(),
+        );
+        let prefix = key_format::KeyPrefix::parse("kw_").unwrap_or_else(|| panic!("prefix"));
+        let good = key_format::generate(&prefix)
+            .secret
+            .expose_secret()
+            .to_owned();
+        let mut typo = good.clone();
+        let last = typo.pop().unwrap_or('a');
+        typo.push(if last == 'a' { 'b' } else { 'a' });
+        for presented in [typo.as_str(), "kw_short", "", "not a key at all"] {
+            let verdict = verifier
+                .verify(presented, &[])
+                .await
+                .unwrap_or_else(|e| panic!("{e}"));
+            assert_eq!(verdict.code, VerifyCode::Malformed, "{presented}");
+        }
+        assert_eq!(
+            store.lookups.load(Ordering::SeqCst),
+            0,
+            "malformed strings reached the store"
+        );
+
+        let verdict = verifier
+            .verify(&good, &[])
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(verdict.code, VerifyCode::NotFound);
+        assert_eq!(
+            store.lookups.load(Ordering::SeqCst),
+            1,
+            "a well-formed key is looked up once"
+        );
+    }
+}

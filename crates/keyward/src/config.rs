@@ -241,8 +241,83 @@ fn list_or_commas<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Err
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
+// figment's Jail fixes the closures' error type to its own large `figment::Error`.
+#[allow(clippy::result_large_err)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn layers_apply_in_order_defaults_then_file_then_environment_then_flags() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file(
+                "keyward.toml",
+                "listen = \"127.0.0.1:1111\"\nmax_keys_per_workspace = 7\nscopes = [\"apps:read\"]\n[plans.team]\nmax_active_keys = 3\n",
+            )?;
+            jail.set_env("KEYWARD_LISTEN", "127.0.0.1:2222");
+            jail.set_env("KEYWARD_SCOPES", "apps:read, apps:deploy");
+            jail.set_env(
+                "KEYWARD_API_KEY",
+                "belongs to the client CLI, not to the server config",
+            );
+            let loaded = Config::load(None, &Overrides::default()).unwrap();
+            let c = &loaded.config;
+            assert_eq!(c.listen, "127.0.0.1:2222", "the environment beats the file");
+            assert_eq!(c.max_keys_per_workspace, 7, "the file beats the defaults");
+            assert_eq!(
+                c.scopes,
+                ["apps:read", "apps:deploy"],
+                "KEYWARD_SCOPES is comma-separated"
+            );
+            assert_eq!(c.plans["team"].max_active_keys, Some(3));
+            assert!(
+                c.plans.contains_key("free"),
+                "configured plans add to the built-in ones"
+            );
+            assert_eq!(
+                c.last_used_flush_seconds, 60,
+                "untouched keys keep their defaults"
+            );
+            assert!(loaded.warnings.is_empty(), "{:?}", loaded.warnings);
+
+            let flags = Overrides {
+                listen: Some("127.0.0.1:3333".into()),
+                ..Overrides::default()
+            };
+            assert_eq!(
+                Config::load(None, &flags).unwrap().config.listen,
+                "127.0.0.1:3333",
+                "flags beat everything"
+            );
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn unknown_keys_are_reported_and_a_missing_config_file_is_an_error() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file("keyward.toml", "lisen = \"127.0.0.1:1\"\n")?;
+            let loaded = Config::load(None, &Overrides::default()).unwrap();
+            assert!(
+                loaded.warnings.iter().any(|w| w.contains("lisen")),
+                "{:?}",
+                loaded.warnings
+            );
+            let missing = Config::load(Some(Path::new("nope.toml")), &Overrides::default());
+            assert!(missing.is_err_and(|e| e.contains("nope.toml")));
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn a_default_plan_that_is_not_configured_is_refused_with_a_fix() {
+        figment::Jail::expect_with(|jail| {
+            jail.set_env("KEYWARD_DEFAULT_PLAN", "gold");
+            let err = Config::load(None, &Overrides::default()).unwrap_err();
+            assert!(err.contains("[plans.gold]"), "{err}");
+            Ok(())
+        });
+    }
 
     #[test]
     fn database_url_debug_hides_the_password() {

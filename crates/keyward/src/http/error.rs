@@ -155,3 +155,29 @@ impl IntoResponse for ApiError {
 }
 
 pub type ApiResult<T> = Result<T, ApiError>;
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_500_says_internal_and_hides_its_detail() {
+        let response = REQUEST_ID
+            .scope("req-1".into(), async {
+                ApiError(Error::Internal("disk /dev/sda1 on fire".into())).into_response()
+            })
+            .await;
+        assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        let bytes = axum::body::to_bytes(response.into_body(), 4096)
+            .await
+            .unwrap();
+        let body: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
+        assert_eq!(body["error"]["code"], "internal");
+        assert_eq!(body["error"]["request_id"], "req-1");
+        assert!(
+            !String::from_utf8_lossy(&bytes).contains("sda1"),
+            "the detail leaked"
+        );
+    }
+}

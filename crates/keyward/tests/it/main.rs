@@ -10,5 +10,6 @@ mod operations;
 mod process;
 mod roles_and_scopes;
 mod roles_members;
+mod secrets;
 mod store_contract;
 mod support;
