@@ -99,6 +99,9 @@ pub trait Store: Send + Sync + 'static {
     async fn key_by_hash(&self, hash: &CredentialHash) -> StoreResult<Option<ApiKey>>;
     /// A key of a workspace that is not deleted.
     async fn key(&self, workspace_id: Uuid, id: Uuid) -> StoreResult<Option<ApiKey>>;
+    /// A key that is not deleted, in whatever workspace: for the operator's CLI only, which
+    /// knows a key id but not always its workspace.
+    async fn key_by_id(&self, id: Uuid) -> StoreResult<Option<ApiKey>>;
     async fn list_keys(&self, workspace_id: Uuid, query: &KeyQuery) -> StoreResult<Vec<ApiKey>>;
     /// Moves `last_used_at` forward (never back) for each key, in one batch.
     async fn record_key_use(&self, uses: &[(Uuid, Timestamp)]) -> StoreResult<()>;

@@ -171,6 +171,9 @@ mod tests {
         async fn key(&self, _: Uuid, _: Uuid) -> StoreResult<Option<ApiKey>> {
             nothing()
         }
+        async fn key_by_id(&self, _: Uuid) -> StoreResult<Option<ApiKey>> {
+            nothing()
+        }
         async fn list_keys(&self, _: Uuid, _: &KeyQuery) -> StoreResult<Vec<ApiKey>> {
             nothing()
         }

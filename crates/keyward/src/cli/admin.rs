@@ -85,21 +85,22 @@ pub enum ApikeyCommand {
         #[arg(long)]
         json: bool,
     },
-    /// List a workspace's keys.
+    /// List a workspace's keys (give --workspace, or --user-id for that user's only workspace).
     List {
-        #[arg(long, value_name = "ID")]
-        workspace: Uuid,
+        #[arg(long, value_name = "ID", required_unless_present = "user_id")]
+        workspace: Option<Uuid>,
+        /// A user id or email: list the keys of that user's only workspace.
+        #[arg(long, value_name = "ID|EMAIL")]
+        user_id: Option<String>,
         /// active, revoked or expired.
         #[arg(long)]
         status: Option<String>,
         #[arg(long)]
         json: bool,
     },
-    /// Revoke a key.
+    /// Revoke a key by its id.
     Revoke {
         key_id: Uuid,
-        #[arg(long, value_name = "ID")]
-        workspace: Uuid,
         #[arg(long)]
         reason: Option<String>,
         #[arg(long)]
@@ -207,9 +208,23 @@ async fn apikey(service: &keyward_core::Service, command: ApikeyCommand) -> Resu
         }
         ApikeyCommand::List {
             workspace,
+            user_id,
             status,
             json,
         } => {
+            let workspace = match (workspace, user_id) {
+                (Some(ws), _) => ws,
+                (None, Some(user)) => {
+                    let caller = Caller::system(service.find_user(&user).await?);
+                    service.current_workspace(&caller, None).await?
+                }
+                (None, None) => {
+                    return Err(Error::validation(
+                        "workspace",
+                        "give --workspace or --user-id",
+                    ))
+                }
+            };
             let principal = service.operator(workspace).await?;
             let mut keys = Vec::new();
             let mut cursor = None;
@@ -250,11 +265,15 @@ async fn apikey(service: &keyward_core::Service, command: ApikeyCommand) -> Resu
         }
         ApikeyCommand::Revoke {
             key_id,
-            workspace,
             reason,
             json,
         } => {
-            let principal = service.operator(workspace).await?;
+            let key = service
+                .store()
+                .key_by_id(key_id)
+                .await?
+                .ok_or(Error::NotFound)?;
+            let principal = service.operator(key.workspace_id).await?;
             let key = service.revoke_key(&principal, key_id, reason).await?;
             if json {
                 output::json(&KeyOut::from(key));

@@ -13,3 +13,4 @@ mod roles_members;
 mod secrets;
 mod store_contract;
 mod support;
+mod workspaces;

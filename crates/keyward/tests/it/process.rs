@@ -182,20 +182,41 @@ fn admin_apikey_create_prints_created_and_the_key_works_over_http() {
 
     let (code, out, _) = admin(
         tmp.path(),
-        &["admin", "apikey", "list", "--workspace", &ws, "--json"],
+        &[
+            "admin",
+            "apikey",
+            "list",
+            "--user-id",
+            "ops@example.com",
+            "--json",
+        ],
         None,
     );
     assert_eq!(code, 0);
     let listed: Value = serde_json::from_str(&out).unwrap();
     let id = listed[0]["id"].as_str().unwrap().to_owned();
     assert!(!out.contains(&key), "listings never show the secret");
-    let (code, out, _) = admin(
-        tmp.path(),
-        &["admin", "apikey", "revoke", &id, "--workspace", &ws],
-        None,
-    );
+    let (code, out, _) = admin(tmp.path(), &["admin", "apikey", "revoke", &id], None);
     assert_eq!(code, 0);
     assert!(out.starts_with("Revoked"), "{out}");
+    let (_, out, _) = admin(
+        tmp.path(),
+        &[
+            "admin",
+            "apikey",
+            "list",
+            "--workspace",
+            &ws,
+            "--status",
+            "revoked",
+            "--json",
+        ],
+        None,
+    );
+    assert_eq!(
+        serde_json::from_str::<Value>(&out).unwrap()[0]["id"],
+        json!(id)
+    );
 }
 
 #[test]

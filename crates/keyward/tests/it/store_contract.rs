@@ -38,6 +38,7 @@ contract_tests!(on_sqlite, crate::store_contract::sqlite::fresh;
     accounts::members_are_listed_with_their_users_oldest_first,
     accounts::membership_updates_and_deletes_change_the_owner_count,
     keys::a_key_round_trips_every_field,
+    keys::key_by_id_finds_a_key_in_any_workspace_but_never_a_deleted_one,
     keys::key_by_hash_finds_the_key_and_returns_deleted_keys_too,
     keys::duplicate_key_hash_is_a_conflict,
     keys::a_second_successor_of_the_same_key_is_a_conflict,

@@ -46,6 +46,21 @@ pub(crate) async fn key(
         .transpose()
 }
 
+pub(crate) async fn key_by_id(
+    ex: impl SqliteExecutor<'_>,
+    key_id: Uuid,
+) -> StoreResult<Option<ApiKey>> {
+    let sql = format!("SELECT {KEY_COLUMNS} FROM api_keys WHERE id = ? AND deleted_at IS NULL");
+    sqlx::query(&sql)
+        .bind(id(key_id))
+        .fetch_optional(ex)
+        .await
+        .map_err(map_err)?
+        .as_ref()
+        .map(key_from_row)
+        .transpose()
+}
+
 /// Escapes LIKE's wildcards so that `q=50%` matches the text "50%", not "50" and anything.
 fn like_pattern(needle: &str) -> String {
     let mut pattern = String::with_capacity(needle.len() + 2);

@@ -186,6 +186,10 @@ impl Store for SqliteStore {
         keys::key(&self.read, workspace_id, id).await
     }
 
+    async fn key_by_id(&self, id: Uuid) -> StoreResult<Option<ApiKey>> {
+        keys::key_by_id(&self.read, id).await
+    }
+
     async fn list_keys(&self, workspace_id: Uuid, query: &KeyQuery) -> StoreResult<Vec<ApiKey>> {
         keys::list_keys(&self.read, workspace_id, query).await
     }

@@ -71,6 +71,28 @@ pub async fn key_by_hash_finds_the_key_and_returns_deleted_keys_too(store: Db) {
     assert!(store.key(w.id, k.id).await.unwrap().is_none());
 }
 
+pub async fn key_by_id_finds_a_key_in_any_workspace_but_never_a_deleted_one(store: Db) {
+    let (u, w) = owner_and_workspace(&store).await;
+    let (u2, w2) = owner_and_workspace(&store).await;
+    let mut k = key(w.id, u.id, "mine");
+    let theirs = key(w2.id, u2.id, "theirs");
+    insert_keys(&store, &[k.clone(), theirs.clone()]).await;
+    assert_eq!(
+        store
+            .key_by_id(theirs.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .workspace_id,
+        w2.id
+    );
+    assert_eq!(store.key_by_id(k.id).await.unwrap().unwrap().name, "mine");
+    assert!(store.key_by_id(new_id()).await.unwrap().is_none());
+    k.deleted_at = Some(now());
+    update_keys(&store, &[k.clone()]).await;
+    assert!(store.key_by_id(k.id).await.unwrap().is_none());
+}
+
 pub async fn duplicate_key_hash_is_a_conflict(store: Db) {
     let (u, w) = owner_and_workspace(&store).await;
     let first = key(w.id, u.id, "first");
