@@ -13,4 +13,5 @@ mod roles_members;
 mod secrets;
 mod store_contract;
 mod support;
+mod verify;
 mod workspaces;

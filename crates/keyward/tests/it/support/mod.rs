@@ -222,6 +222,13 @@ impl TestApp {
             .await
     }
 
+    /// The verify API's `code` for `key`, e.g. `VALID` or `REVOKED`.
+    pub async fn verify_code(&self, token: &str, key: &str, scopes: Option<&[&str]>) -> String {
+        let reply = self.verify(token, key, scopes).await;
+        assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
+        reply.body["code"].as_str().unwrap_or_default().to_owned()
+    }
+
     /// Asks the verify API about `key`.
     pub async fn verify(&self, token: &str, key: &str, scopes: Option<&[&str]>) -> Reply {
         let mut body = serde_json::json!({ "key": key });
