@@ -6,6 +6,7 @@ mod audit;
 mod keys;
 mod members;
 mod principal;
+mod rotation;
 mod workspaces;
 
 use std::collections::BTreeMap;
@@ -16,9 +17,10 @@ use uuid::Uuid;
 
 pub use accounts::{NewUser, WhoAmI};
 pub use audit::AuditFilter;
-pub use keys::{CreatedKey, KeyFilter, KeyPatch, NewKey, Rotation};
+pub use keys::{CreatedKey, KeyFilter, KeyPatch, NewKey};
 pub use members::{MemberPatch, NewMember};
 pub use principal::{Caller, Principal, RequestMeta, Via};
+pub use rotation::{Rotation, MAX_GRACE_SECONDS};
 pub use workspaces::WorkspacePatch;
 
 use crate::error::{Error, Result};

@@ -1,0 +1,109 @@
+//! Rotation: a successor key with the same name, scopes and metadata, while the old key is
+//! revoked at once or expires after a grace period (PRODUCT.md §4, "Rotate").
+
+use chrono::Duration;
+use serde_json::json;
+use uuid::Uuid;
+
+use super::keys::{key_details, visible, CreatedKey};
+use super::{Principal, Service};
+use crate::error::{Error, FieldError, Result};
+use crate::key_format;
+use crate::model::{new_id, now, ApiKey, KeyStatus};
+use crate::store::StoreError;
+use crate::validate::{self, Fields};
+
+/// The longest grace period a rotation may give the old key.
+pub const MAX_GRACE_SECONDS: u64 = 90 * 24 * 3600;
+
+#[derive(Debug, Clone, Default)]
+pub struct Rotation {
+    pub grace_period_seconds: Option<u64>,
+    pub expires_at: Option<String>,
+}
+
+impl Service {
+    /// Mints a successor with the same name, scopes and metadata; the old key is revoked at
+    /// once, or expires after the grace period.
+    pub async fn rotate_key(
+        &self,
+        p: &Principal,
+        id: Uuid,
+        rotation: Rotation,
+    ) -> Result<CreatedKey> {
+        p.require("api_keys:write")?;
+        p.require_verified()?;
+        let now = now();
+        let grace = rotation.grace_period_seconds.unwrap_or(0);
+        let mut f = Fields::new();
+        if grace > MAX_GRACE_SECONDS {
+            f.take::<()>(Err(FieldError::new(
+                "grace_period_seconds",
+                "must be at most 90 days",
+            )));
+        }
+        let expires_at = match rotation.expires_at.as_deref() {
+            Some(raw) => f
+                .take(validate::future_time("expires_at", raw, now))
+                .map(Some),
+            None => Some(None),
+        };
+        f.finish()?;
+        let explicit_expiry = expires_at.flatten();
+
+        let mut tx = self.store.begin().await?;
+        let workspace = tx
+            .lock_workspace(p.workspace.id)
+            .await?
+            .ok_or(Error::NotFound)?;
+        let mut old = tx.key(workspace.id, id).await?.ok_or(Error::NotFound)?;
+        visible(p, &old)?;
+        if old.revoked_at.is_some() {
+            return Err(Error::Conflict("a revoked key cannot be rotated".into()));
+        }
+        let old_active = old.status(now) == KeyStatus::Active;
+        self.check_limits(tx.as_mut(), &workspace, now, old_active)
+            .await?;
+
+        let minted = key_format::generate(&workspace.key_prefix);
+        // The successor lives as long as its predecessor did, counted from now.
+        let lifetime = old.expires_at.map(|e| e - old.created_at);
+        let new = ApiKey {
+            id: new_id(),
+            key_prefix: minted.display_prefix,
+            hash: self.pepper.hash(minted.secret.expose_secret()),
+            created_at: now,
+            updated_at: now,
+            expires_at: explicit_expiry.or_else(|| lifetime.map(|l| now + l)),
+            last_used_at: None,
+            revoked_at: None,
+            deleted_at: None,
+            rotated_from: Some(old.id),
+            ..old.clone()
+        };
+        if grace == 0 {
+            old.revoked_at = Some(now);
+        } else {
+            let end = now + Duration::seconds(grace as i64);
+            old.expires_at = Some(old.expires_at.map_or(end, |e| e.min(end)));
+        }
+        old.updated_at = now;
+        tx.update_key(&old).await?;
+        tx.insert_key(&new).await.map_err(|e| match e {
+            StoreError::Conflict(_) => Error::Conflict("this key has already been rotated".into()),
+            other => other.into(),
+        })?;
+        let details = json!({"new_key_id": new.id, "new_key_prefix": new.key_prefix, "grace_period_seconds": grace});
+        tx.insert_audit(&p.audit("api_key.rotated", ("api_key", old.id), details))
+            .await?;
+        let mut created = key_details(&new);
+        created["rotated_from"] = json!(old.id);
+        tx.insert_audit(&p.audit("api_key.created", ("api_key", new.id), created))
+            .await?;
+        tx.commit().await?;
+        Ok(CreatedKey {
+            key: new,
+            secret: minted.secret,
+        })
+    }
+}
