@@ -34,6 +34,12 @@ impl KeyPrefix {
         re.is_match(raw).then(|| Self(raw.to_owned()))
     }
 
+    /// A prefix a workspace may use: any valid prefix except the service tokens' own, so a
+    /// customer's key can never be mistaken for an operator credential.
+    pub fn parse_for_workspace(raw: &str) -> Option<Self> {
+        Self::parse(raw).filter(|p| !p.0.starts_with(SERVICE_TOKEN_PREFIX))
+    }
+
     pub fn as_str(&self) -> &str {
         &self.0
     }
@@ -172,6 +178,13 @@ mod tests {
         ] {
             assert!(KeyPrefix::parse(bad).is_none(), "{bad}");
         }
+    }
+
+    #[test]
+    fn workspaces_cannot_take_the_service_token_prefix() {
+        assert!(KeyPrefix::parse_for_workspace("kwsvc_").is_none());
+        assert!(KeyPrefix::parse_for_workspace("kwsvc_live_").is_none());
+        assert!(KeyPrefix::parse_for_workspace("kw_").is_some());
     }
 
     #[test]

@@ -48,6 +48,7 @@ pub struct Workspace {
     Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, utoipa::ToSchema,
 )]
 #[serde(rename_all = "lowercase")]
+/// Declared from most to least powerful, so `a < b` means `a` outranks `b`.
 pub enum Role {
     Owner,
     Admin,

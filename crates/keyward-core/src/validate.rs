@@ -74,7 +74,15 @@ pub fn future_time(field: &str, raw: &str, now: Timestamp) -> Result<Timestamp, 
     if parsed <= now {
         return Err(FieldError::new(field, "must be in the future"));
     }
+    if parsed > latest_time() {
+        return Err(FieldError::new(field, "must be before the year 10000"));
+    }
     Ok(parsed)
+}
+
+/// The latest instant RFC 3339 can write (four-digit years); expiries are capped here.
+pub fn latest_time() -> Timestamp {
+    DateTime::from_timestamp(253_402_300_799, 0).unwrap_or(DateTime::<chrono::Utc>::MAX_UTC)
 }
 
 /// A JSON object of at most 4 KiB when serialized.
@@ -100,16 +108,17 @@ pub fn scopes(field: &str, raw: &[String], catalog: &Catalog) -> Result<ScopeSet
         ));
     }
     let mut parsed = Vec::with_capacity(raw.len());
-    for s in raw {
-        match Scope::parse(s) {
-            Some(scope) if catalog.admits(&scope) => parsed.push(scope),
-            _ => {
-                return Err(FieldError::new(
-                    field,
-                    format!("unknown scope {s:?}; see GET /api/v1/scopes"),
-                ))
+    for (i, s) in raw.iter().enumerate() {
+        let message = match Scope::parse(s) {
+            Some(scope) if catalog.admits(&scope) => {
+                parsed.push(scope);
+                continue;
             }
-        }
+            Some(_) => format!("unknown scope {s:?}; see GET /api/v1/scopes"),
+            // Not even scope-shaped (a pasted secret, say): say where, never echo it.
+            None => format!("item {i} is not a scope; see GET /api/v1/scopes"),
+        };
+        return Err(FieldError::new(field, message));
     }
     Ok(ScopeSet::new(parsed))
 }
@@ -173,6 +182,8 @@ mod tests {
         assert!(future_time("expires_at", "2000-01-01T00:00:00Z", now).is_err());
         assert!(future_time("expires_at", "next tuesday", now).is_err());
         assert!(future_time("expires_at", "2999-01-01", now).is_err());
+        assert!(future_time("expires_at", "9999-12-31T23:59:59Z", now).is_ok());
+        assert!(future_time("expires_at", "+10000-01-01T00:00:00Z", now).is_err());
     }
 
     #[test]

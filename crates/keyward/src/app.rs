@@ -61,12 +61,14 @@ pub fn settings(config: &Config) -> Result<Settings, String> {
             .collect(),
         default_plan: config.default_plan.clone(),
         max_keys_per_workspace: config.max_keys_per_workspace,
-        default_key_prefix: KeyPrefix::parse(&config.default_key_prefix).ok_or_else(|| {
-            format!(
+        default_key_prefix: KeyPrefix::parse_for_workspace(&config.default_key_prefix).ok_or_else(
+            || {
+                format!(
                 "default_key_prefix {:?} must match ^[a-z][a-z0-9]{{0,15}}_([a-z0-9]{{1,8}}_)?$",
                 config.default_key_prefix
             )
-        })?,
+            },
+        )?,
     })
 }
 
@@ -74,7 +76,12 @@ pub fn settings(config: &Config) -> Result<Settings, String> {
 pub async fn open_service(config: &Config) -> Result<Service, String> {
     let settings = settings(config)?;
     let store = open_store(config).await?;
-    let pepper = crate::pepper::load(config)?;
+    let has_data = store
+        .count_users()
+        .await
+        .map_err(|e| format!("cannot read the database: {e}"))?
+        > 0;
+    let pepper = crate::pepper::load(config, has_data)?;
     Ok(Service::new(store, pepper, settings))
 }
 

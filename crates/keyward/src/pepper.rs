@@ -10,7 +10,9 @@ use crate::config::Config;
 
 const MIN_PEPPER_BYTES: usize = 16;
 
-pub fn load(config: &Config) -> Result<Pepper, String> {
+/// `has_data`: the database already holds users, so a missing pepper must not be replaced by
+/// a new one, which would silently make every stored key, token and session unusable.
+pub fn load(config: &Config, has_data: bool) -> Result<Pepper, String> {
     if let Some(value) = &config.pepper {
         return checked(value.trim().as_bytes().to_vec(), "KEYWARD_PEPPER");
     }
@@ -22,6 +24,12 @@ pub fn load(config: &Config) -> Result<Pepper, String> {
     let path = config.data_dir.join("pepper");
     match std::fs::read(&path) {
         Ok(bytes) => checked(trim(bytes), "the data directory's pepper file"),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound && has_data => Err(format!(
+            "{} is missing but the database already holds data: restore the pepper file from \
+             your backup (or set pepper_file / KEYWARD_PEPPER). A new pepper would make every \
+             existing key fail to verify.",
+            path.display()
+        )),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => generate(&path),
         Err(e) => Err(format!("cannot read {}: {e}", path.display())),
     }

@@ -260,10 +260,20 @@ impl Service {
         let mut tx = self.store.begin().await?;
         let mut key = tx.key(p.workspace.id, id).await?.ok_or(Error::NotFound)?;
         visible(p, &key)?;
-        key.revoked_at.get_or_insert(now);
+        // Only an active key is revoked on the way out; an expired one keeps its history.
+        let revoking = key.status(now) == KeyStatus::Active;
+        if revoking {
+            key.revoked_at = Some(now);
+        }
         key.deleted_at = Some(now);
         key.updated_at = now;
         tx.update_key(&key).await?;
+        if revoking {
+            let mut details = key_details(&key);
+            details["reason"] = json!("deleted");
+            tx.insert_audit(&p.audit("api_key.revoked", ("api_key", key.id), details))
+                .await?;
+        }
         tx.insert_audit(&p.audit("api_key.deleted", ("api_key", key.id), key_details(&key)))
             .await?;
         tx.commit().await?;
@@ -310,7 +320,7 @@ impl Service {
 }
 
 /// A caller can grant only what it holds; `["*"]` needs `*` (PRODUCT.md §3, no escalation).
-fn check_no_escalation(p: &Principal, requested: &ScopeSet) -> Result<()> {
+pub(super) fn check_no_escalation(p: &Principal, requested: &ScopeSet) -> Result<()> {
     if p.held.covers(requested) {
         Ok(())
     } else {

@@ -97,10 +97,8 @@ impl Service {
             .await?
             .ok_or(Error::NotFound)?;
         let new_role = role.flatten().unwrap_or(m.role);
-        if (m.role == Role::Owner || new_role == Role::Owner)
-            && new_role != m.role
-            && !p.may_manage_owners()
-        {
+        // Any change to an owner's membership, or making someone owner, is owner management.
+        if (m.role == Role::Owner || new_role == Role::Owner) && !p.may_manage_owners() {
             return Err(Error::Forbidden("only owners can change owners".into()));
         }
         if m.role == Role::Owner

@@ -5,7 +5,7 @@ use chrono::Duration;
 use serde_json::json;
 use uuid::Uuid;
 
-use super::keys::{key_details, visible, CreatedKey};
+use super::keys::{check_no_escalation, key_details, visible, CreatedKey};
 use super::{Principal, Service};
 use crate::error::{Error, FieldError, Result};
 use crate::key_format;
@@ -58,11 +58,22 @@ impl Service {
             .ok_or(Error::NotFound)?;
         let mut old = tx.key(workspace.id, id).await?.ok_or(Error::NotFound)?;
         visible(p, &old)?;
+        // The caller receives a secret that acts as the old key's creator: it must already
+        // hold everything that key can do, and rank at least as high as that creator.
+        check_no_escalation(p, &old.effective_scopes())?;
+        if !p.caller.is_system() && p.role > old.creator_role {
+            return Err(Error::Forbidden(format!(
+                "only a caller with the {} role can rotate this key",
+                old.creator_role.as_str()
+            )));
+        }
         if old.revoked_at.is_some() {
             return Err(Error::Conflict("a revoked key cannot be rotated".into()));
         }
-        let old_active = old.status(now) == KeyStatus::Active;
-        self.check_limits(tx.as_mut(), &workspace, now, old_active)
+        // Without grace the old key stops at once, so it makes room for its successor; with a
+        // grace period both are active for a while, and the plan must allow that.
+        let replacing_active = grace == 0 && old.status(now) == KeyStatus::Active;
+        self.check_limits(tx.as_mut(), &workspace, now, replacing_active)
             .await?;
 
         let minted = key_format::generate(&workspace.key_prefix);
@@ -74,7 +85,8 @@ impl Service {
             hash: self.pepper.hash(minted.secret.expose_secret()),
             created_at: now,
             updated_at: now,
-            expires_at: explicit_expiry.or_else(|| lifetime.map(|l| now + l)),
+            expires_at: explicit_expiry
+                .or_else(|| lifetime.map(|l| (now + l).min(validate::latest_time()))),
             last_used_at: None,
             revoked_at: None,
             deleted_at: None,

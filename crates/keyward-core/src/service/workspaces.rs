@@ -102,10 +102,10 @@ impl Service {
             .as_deref()
             .map(|raw| f.take(validate::name("name", raw)));
         let prefix = patch.key_prefix.as_deref().map(|raw| {
-            f.take(KeyPrefix::parse(raw).ok_or_else(|| {
+            f.take(KeyPrefix::parse_for_workspace(raw).ok_or_else(|| {
                 crate::error::FieldError::new(
                     "key_prefix",
-                    "must match ^[a-z][a-z0-9]{0,15}_([a-z0-9]{1,8}_)?$, e.g. sk_live_ or kw_",
+                    "must match ^[a-z][a-z0-9]{0,15}_([a-z0-9]{1,8}_)?$, e.g. sk_live_ or kw_, and not start with kwsvc_",
                 )
             }))
         });

@@ -140,6 +140,21 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for QueryParams<T>
     }
 }
 
+/// Path parameters. A path axum cannot even decode (bad percent-encoding, invalid UTF-8)
+/// names nothing that exists, so it is the same `404` as a missing id, in the envelope.
+pub struct PathParams<T>(pub T);
+
+impl<T: DeserializeOwned + Send, S: Send + Sync> FromRequestParts<S> for PathParams<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        axum::extract::Path::<T>::from_request_parts(parts, state)
+            .await
+            .map(|p| PathParams(p.0))
+            .map_err(|_| ApiError(Error::NotFound))
+    }
+}
+
 /// Path ids: anything that is not a UUID cannot exist, so it is `404`, like a missing id.
 pub fn path_id(raw: &str) -> Result<Uuid, ApiError> {
     Uuid::parse_str(raw).map_err(|_| ApiError(Error::NotFound))

@@ -1,38 +1,76 @@
-//! Limits failed authentications per client IP (`auth_failures_per_minute`), so that nobody
-//! can guess credentials at the speed of the wire.
+//! Limits failed authentications per client (`auth_failures_per_minute`), so that nobody can
+//! guess credentials at the speed of the wire.
 //!
-//! Once an IP has failed this many times within a one-minute window, every authenticated
+//! Once a client has failed this many times within a one-minute window, every authenticated
 //! request from it gets `429` until the window ends: answering 401 versus 200 would otherwise
 //! keep serving as an oracle for guesses.
 
 use std::collections::HashMap;
-use std::net::IpAddr;
+use std::net::{IpAddr, Ipv6Addr};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 const WINDOW: Duration = Duration::from_secs(60);
-/// Bound on tracked IPs; expired windows are pruned when it is reached.
+/// Bound on tracked clients. Past it, expired windows are pruned (at most once a second,
+/// since pruning walks the map), and clients still untracked share one overflow slot, so
+/// memory stays bounded whatever an attacker does.
 const MAX_TRACKED: usize = 100_000;
+const OVERFLOW: IpAddr = IpAddr::V6(Ipv6Addr::UNSPECIFIED);
 
 #[derive(Debug)]
 pub struct FailureLimiter {
     per_window: u32,
     // Held only to read or bump one counter, never across an await.
-    windows: Mutex<HashMap<IpAddr, (Instant, u32)>>,
+    windows: Mutex<Windows>,
+}
+
+#[derive(Debug)]
+struct Windows {
+    by_client: HashMap<IpAddr, (Instant, u32)>,
+    last_prune: Instant,
+}
+
+impl Windows {
+    /// The slot a client's failures count in: its own, or the overflow slot when full.
+    fn slot(&self, ip: IpAddr) -> IpAddr {
+        let key = client_key(ip);
+        if self.by_client.len() >= MAX_TRACKED && !self.by_client.contains_key(&key) {
+            OVERFLOW
+        } else {
+            key
+        }
+    }
+}
+
+/// One IPv4 address, or one IPv6 /64: a single host usually controls a whole /64 and could
+/// otherwise rotate addresses past the limit.
+fn client_key(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V4(_) => ip,
+        IpAddr::V6(v6) => {
+            let mut segments = v6.segments();
+            segments[4..].fill(0);
+            IpAddr::V6(segments.into())
+        }
+    }
 }
 
 impl FailureLimiter {
     pub fn new(per_minute: u32) -> Self {
+        let windows = Windows {
+            by_client: HashMap::new(),
+            last_prune: Instant::now(),
+        };
         Self {
             per_window: per_minute,
-            windows: Mutex::new(HashMap::new()),
+            windows: Mutex::new(windows),
         }
     }
 
-    /// `Some(seconds)` to wait when this IP is over its limit.
+    /// `Some(seconds)` to wait when this client is over its limit.
     pub fn blocked(&self, ip: IpAddr) -> Option<u64> {
         let windows = self.windows.lock().ok()?;
-        let (start, count) = windows.get(&ip)?;
+        let (start, count) = windows.by_client.get(&windows.slot(ip))?;
         let elapsed = start.elapsed();
         (elapsed < WINDOW && *count >= self.per_window).then(|| (WINDOW - elapsed).as_secs().max(1))
     }
@@ -41,10 +79,16 @@ impl FailureLimiter {
         let Ok(mut windows) = self.windows.lock() else {
             return;
         };
-        if windows.len() >= MAX_TRACKED {
-            windows.retain(|_, (start, _)| start.elapsed() < WINDOW);
+        if windows.by_client.len() >= MAX_TRACKED
+            && windows.last_prune.elapsed() >= Duration::from_secs(1)
+        {
+            windows
+                .by_client
+                .retain(|_, (start, _)| start.elapsed() < WINDOW);
+            windows.last_prune = Instant::now();
         }
-        let entry = windows.entry(ip).or_insert((Instant::now(), 0));
+        let slot = windows.slot(ip);
+        let entry = windows.by_client.entry(slot).or_insert((Instant::now(), 0));
         if entry.0.elapsed() >= WINDOW {
             *entry = (Instant::now(), 0);
         }
@@ -56,11 +100,14 @@ impl FailureLimiter {
 mod tests {
     use super::*;
 
+    fn ip(s: &str) -> IpAddr {
+        s.parse().unwrap_or(IpAddr::V4([0, 0, 0, 0].into()))
+    }
+
     #[test]
     fn an_ip_is_blocked_after_its_quota_of_failures_and_others_are_not() {
         let limiter = FailureLimiter::new(3);
-        let a: IpAddr = [10, 0, 0, 1].into();
-        let b: IpAddr = [10, 0, 0, 2].into();
+        let (a, b) = (ip("10.0.0.1"), ip("10.0.0.2"));
         for _ in 0..3 {
             assert!(limiter.blocked(a).is_none());
             limiter.record_failure(a);
@@ -68,5 +115,28 @@ mod tests {
         let wait = limiter.blocked(a);
         assert!(wait.is_some_and(|s| (1..=60).contains(&s)), "{wait:?}");
         assert!(limiter.blocked(b).is_none());
+    }
+
+    #[test]
+    fn ipv6_clients_are_limited_per_64_prefix() {
+        let limiter = FailureLimiter::new(2);
+        limiter.record_failure(ip("2001:db8:1:2::1"));
+        limiter.record_failure(ip("2001:db8:1:2:ffff::9"));
+        assert!(limiter.blocked(ip("2001:db8:1:2::77")).is_some());
+        assert!(limiter.blocked(ip("2001:db8:1:3::1")).is_none());
+    }
+
+    #[test]
+    fn memory_stays_bounded_when_more_clients_fail_than_can_be_tracked() {
+        let limiter = FailureLimiter::new(1_000_000);
+        for i in 0..(MAX_TRACKED as u32 + 500) {
+            limiter.record_failure(IpAddr::V4(i.into()));
+        }
+        let tracked = limiter
+            .windows
+            .lock()
+            .map(|w| w.by_client.len())
+            .unwrap_or(usize::MAX);
+        assert!(tracked <= MAX_TRACKED + 1, "{tracked} tracked");
     }
 }

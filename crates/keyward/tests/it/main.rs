@@ -4,6 +4,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod errors;
+mod hardening;
 mod key_lifecycle;
 mod last_used;
 mod operations;

@@ -367,3 +367,21 @@ fn sigterm_shuts_down_gracefully_and_flushes_pending_last_used_at() {
         "last_used_at was not flushed: {out}"
     );
 }
+
+#[test]
+fn a_lost_pepper_is_never_silently_replaced_over_existing_data() {
+    let tmp = tempfile::tempdir().unwrap();
+    bootstrap(tmp.path());
+    std::fs::remove_file(tmp.path().join("pepper")).unwrap();
+    let (code, _, err) = admin(
+        tmp.path(),
+        &["admin", "service-token", "create", "--name", "x"],
+        None,
+    );
+    assert_eq!(code, 1);
+    assert!(err.contains("pepper") && err.contains("backup"), "{err}");
+    assert!(
+        !tmp.path().join("pepper").exists(),
+        "no new pepper was generated"
+    );
+}

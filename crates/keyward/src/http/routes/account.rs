@@ -1,6 +1,6 @@
 //! `/users/current`, `/scopes` and `/workspaces/{workspace_id}/audit-events`.
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{header, HeaderMap, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
@@ -11,7 +11,7 @@ use utoipa_axum::routes;
 
 use crate::http::dto::{AuditEventOut, AuditQueryIn, CurrentOut, ScopeOut};
 use crate::http::error::{ApiResult, ErrorBody};
-use crate::http::extract::{path_id, workspace_hint, Auth, QueryParams};
+use crate::http::extract::{path_id, workspace_hint, Auth, PathParams, QueryParams};
 use crate::http::AppState;
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -61,7 +61,7 @@ async fn scopes(State(s): State<AppState>, Auth(_caller): Auth) -> Json<Vec<Scop
 async fn audit_events(
     State(s): State<AppState>,
     Auth(caller): Auth,
-    Path(wid): Path<String>,
+    PathParams(wid): PathParams<String>,
     QueryParams(q): QueryParams<AuditQueryIn>,
     uri: Uri,
 ) -> ApiResult<Response> {

@@ -1,7 +1,7 @@
 //! `/workspaces/{workspace_id}/api-keys/...` and its alias `/api-keys/...`, which acts on the
 //! caller's current workspace. Both call the same inner functions.
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{header, HeaderMap, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
@@ -14,7 +14,7 @@ use crate::http::dto::{
 };
 use crate::http::error::{ApiResult, ErrorBody};
 use crate::http::extract::{
-    path_id, workspace_hint, Auth, JsonBody, OptionalJsonBody, QueryParams,
+    path_id, workspace_hint, Auth, JsonBody, OptionalJsonBody, PathParams, QueryParams,
 };
 use crate::http::AppState;
 
@@ -140,7 +140,7 @@ async fn rotate_in(
 async fn list(
     State(s): State<AppState>,
     auth: Auth,
-    Path(wid): Path<String>,
+    PathParams(wid): PathParams<String>,
     QueryParams(q): QueryParams<KeyListQuery>,
     uri: Uri,
 ) -> ApiResult<Response> {
@@ -156,7 +156,7 @@ async fn list(
 async fn create(
     State(s): State<AppState>,
     auth: Auth,
-    Path(wid): Path<String>,
+    PathParams(wid): PathParams<String>,
     JsonBody(body): JsonBody<CreateKeyIn>,
 ) -> ApiResult<(StatusCode, Json<CreatedKeyOut>)> {
     let p = in_workspace(&s, auth, &wid).await?;
@@ -170,7 +170,7 @@ async fn create(
 async fn get(
     State(s): State<AppState>,
     auth: Auth,
-    Path((wid, id)): Path<(String, String)>,
+    PathParams((wid, id)): PathParams<(String, String)>,
 ) -> ApiResult<Json<KeyOut>> {
     let p = in_workspace(&s, auth, &wid).await?;
     Ok(Json(s.service.get_key(&p, path_id(&id)?).await?.into()))
@@ -183,7 +183,7 @@ async fn get(
 async fn update(
     State(s): State<AppState>,
     auth: Auth,
-    Path((wid, id)): Path<(String, String)>,
+    PathParams((wid, id)): PathParams<(String, String)>,
     JsonBody(body): JsonBody<UpdateKeyIn>,
 ) -> ApiResult<Json<KeyOut>> {
     let p = in_workspace(&s, auth, &wid).await?;
@@ -197,7 +197,7 @@ async fn update(
 async fn delete(
     State(s): State<AppState>,
     auth: Auth,
-    Path((wid, id)): Path<(String, String)>,
+    PathParams((wid, id)): PathParams<(String, String)>,
 ) -> ApiResult<StatusCode> {
     let p = in_workspace(&s, auth, &wid).await?;
     s.service.delete_key(&p, path_id(&id)?).await?;
@@ -211,7 +211,7 @@ async fn delete(
 async fn revoke(
     State(s): State<AppState>,
     auth: Auth,
-    Path((wid, id)): Path<(String, String)>,
+    PathParams((wid, id)): PathParams<(String, String)>,
     OptionalJsonBody(body): OptionalJsonBody<RevokeIn>,
 ) -> ApiResult<Json<KeyOut>> {
     let p = in_workspace(&s, auth, &wid).await?;
@@ -232,7 +232,7 @@ async fn revoke(
 async fn rotate(
     State(s): State<AppState>,
     auth: Auth,
-    Path((wid, id)): Path<(String, String)>,
+    PathParams((wid, id)): PathParams<(String, String)>,
     OptionalJsonBody(body): OptionalJsonBody<RotateIn>,
 ) -> ApiResult<(StatusCode, Json<CreatedKeyOut>)> {
     let p = in_workspace(&s, auth, &wid).await?;
@@ -273,7 +273,7 @@ async fn alias_get(
     State(s): State<AppState>,
     auth: Auth,
     headers: HeaderMap,
-    Path(id): Path<String>,
+    PathParams(id): PathParams<String>,
 ) -> ApiResult<Json<KeyOut>> {
     let p = in_current(&s, auth, &headers).await?;
     Ok(Json(s.service.get_key(&p, path_id(&id)?).await?.into()))
@@ -286,7 +286,7 @@ async fn alias_update(
     State(s): State<AppState>,
     auth: Auth,
     headers: HeaderMap,
-    Path(id): Path<String>,
+    PathParams(id): PathParams<String>,
     JsonBody(body): JsonBody<UpdateKeyIn>,
 ) -> ApiResult<Json<KeyOut>> {
     let p = in_current(&s, auth, &headers).await?;
@@ -300,7 +300,7 @@ async fn alias_delete(
     State(s): State<AppState>,
     auth: Auth,
     headers: HeaderMap,
-    Path(id): Path<String>,
+    PathParams(id): PathParams<String>,
 ) -> ApiResult<StatusCode> {
     let p = in_current(&s, auth, &headers).await?;
     s.service.delete_key(&p, path_id(&id)?).await?;
@@ -314,7 +314,7 @@ async fn alias_revoke(
     State(s): State<AppState>,
     auth: Auth,
     headers: HeaderMap,
-    Path(id): Path<String>,
+    PathParams(id): PathParams<String>,
     OptionalJsonBody(body): OptionalJsonBody<RevokeIn>,
 ) -> ApiResult<Json<KeyOut>> {
     let p = in_current(&s, auth, &headers).await?;
@@ -334,7 +334,7 @@ async fn alias_rotate(
     State(s): State<AppState>,
     auth: Auth,
     headers: HeaderMap,
-    Path(id): Path<String>,
+    PathParams(id): PathParams<String>,
     OptionalJsonBody(body): OptionalJsonBody<RotateIn>,
 ) -> ApiResult<(StatusCode, Json<CreatedKeyOut>)> {
     let p = in_current(&s, auth, &headers).await?;

@@ -1,6 +1,6 @@
 //! `/workspaces` and `/workspaces/{workspace_id}/members`.
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
 use keyward_core::service::{MemberPatch, NewMember, WorkspacePatch};
@@ -12,7 +12,7 @@ use crate::http::dto::{
     UpdateWorkspaceIn, WorkspaceOut,
 };
 use crate::http::error::{ApiResult, ErrorBody};
-use crate::http::extract::{path_id, Auth, JsonBody, QueryParams};
+use crate::http::extract::{path_id, Auth, JsonBody, PathParams, QueryParams};
 use crate::http::AppState;
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -62,7 +62,7 @@ async fn create_workspace(
 async fn get_workspace(
     State(s): State<AppState>,
     Auth(caller): Auth,
-    Path(wid): Path<String>,
+    PathParams(wid): PathParams<String>,
 ) -> ApiResult<Json<WorkspaceOut>> {
     let p = s.service.principal(&caller, path_id(&wid)?).await?;
     let role = p.role;
@@ -79,7 +79,7 @@ async fn get_workspace(
 async fn update_workspace(
     State(s): State<AppState>,
     Auth(caller): Auth,
-    Path(wid): Path<String>,
+    PathParams(wid): PathParams<String>,
     JsonBody(body): JsonBody<UpdateWorkspaceIn>,
 ) -> ApiResult<Json<WorkspaceOut>> {
     let p = s.service.principal(&caller, path_id(&wid)?).await?;
@@ -101,7 +101,7 @@ async fn update_workspace(
 async fn list_members(
     State(s): State<AppState>,
     Auth(caller): Auth,
-    Path(wid): Path<String>,
+    PathParams(wid): PathParams<String>,
 ) -> ApiResult<Json<Vec<MemberOut>>> {
     let p = s.service.principal(&caller, path_id(&wid)?).await?;
     Ok(Json(
@@ -121,7 +121,7 @@ async fn list_members(
 async fn add_member(
     State(s): State<AppState>,
     Auth(caller): Auth,
-    Path(wid): Path<String>,
+    PathParams(wid): PathParams<String>,
     JsonBody(body): JsonBody<AddMemberIn>,
 ) -> ApiResult<(StatusCode, Json<MemberOut>)> {
     let p = s.service.principal(&caller, path_id(&wid)?).await?;
@@ -146,7 +146,7 @@ async fn add_member(
 async fn update_member(
     State(s): State<AppState>,
     Auth(caller): Auth,
-    Path((wid, uid)): Path<(String, String)>,
+    PathParams((wid, uid)): PathParams<(String, String)>,
     JsonBody(body): JsonBody<UpdateMemberIn>,
 ) -> ApiResult<Json<MemberOut>> {
     let p = s.service.principal(&caller, path_id(&wid)?).await?;
@@ -171,7 +171,7 @@ async fn update_member(
 async fn remove_member(
     State(s): State<AppState>,
     Auth(caller): Auth,
-    Path((wid, uid)): Path<(String, String)>,
+    PathParams((wid, uid)): PathParams<(String, String)>,
     QueryParams(q): QueryParams<RemoveMemberQuery>,
 ) -> ApiResult<StatusCode> {
     let p = s.service.principal(&caller, path_id(&wid)?).await?;
