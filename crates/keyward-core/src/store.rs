@@ -56,6 +56,10 @@ pub struct KeyQuery {
 pub struct AuditQuery {
     pub action: Option<String>,
     pub target_id: Option<Uuid>,
+    /// Only events about this user and its own keys: the target is the user or a key it
+    /// created, or the actor is the user or one of its keys. For members limited to their
+    /// own keys, who must not learn about anyone else's through the log.
+    pub concerning_user: Option<Uuid>,
     pub after: Option<Cursor>,
     pub limit: u32,
 }

@@ -53,6 +53,13 @@ impl Service {
             Some(raw) => f.take(validate::name("workspace", raw)).map(Some),
             None => Some(None),
         };
+        if input.workspace_name.is_some() && input.role != Role::Owner {
+            // A workspace always keeps an owner (PRODUCT.md §1), so a new one starts with one.
+            f.take::<()>(Err(crate::error::FieldError::new(
+                "role",
+                "a new workspace needs an owner: create it with --role owner, then add other users as members",
+            )));
+        }
         f.finish()?;
         let (Some(email), Some(name), Some(workspace_name)) = (email, name, workspace_name) else {
             return Err(Error::Internal("validation passed without values".into()));

@@ -50,6 +50,7 @@ impl Service {
         let query = AuditQuery {
             action: filter.action,
             target_id,
+            concerning_user: p.own_keys_only().then(|| p.user_id()),
             after: decode_cursor(filter.cursor.as_deref())?,
             limit: limit + 1,
         };

@@ -268,3 +268,40 @@ async fn expiries_past_the_year_9999_are_refused() {
         "{expires} is not RFC 3339"
     );
 }
+
+#[tokio::test]
+async fn a_member_limited_to_its_own_keys_sees_only_their_events_in_the_audit_log() {
+    let app = TestApp::spawn().await;
+    let owner = app.owner().await;
+    let audit = format!("/api/v1/workspaces/{}/audit-events", owner.workspace_id);
+    let (_, member_key) = app.member(owner.workspace_id, Role::Member, true).await;
+    let secret_project = app
+        .create_key(&owner, json!({"name": "secret-project-key"}))
+        .await;
+    assert_eq!(secret_project.status, StatusCode::CREATED);
+    // By default a member sees every key read-only, so the whole log too.
+    assert!(app
+        .get(&audit, &member_key)
+        .await
+        .text
+        .contains("secret-project-key"));
+
+    let ws = format!("/api/v1/workspaces/{}", owner.workspace_id);
+    app.patch(&ws, &owner.key, json!({"members_can_create_keys": true}))
+        .await;
+    let (_, own_key) = app.member(owner.workspace_id, Role::Member, true).await;
+    let mine = app
+        .post("/api/v1/api-keys", &own_key, json!({"name": "my-own-key"}))
+        .await;
+    assert_eq!(mine.status, StatusCode::CREATED);
+    let seen = app.get(&audit, &own_key).await;
+    assert_eq!(seen.status, StatusCode::OK);
+    assert!(seen.text.contains("my-own-key"), "{}", seen.text);
+    assert!(
+        !seen.text.contains("secret-project-key"),
+        "another user's key leaked through the log"
+    );
+    assert!(!seen
+        .text
+        .contains(secret_project.body["key_prefix"].as_str().unwrap()));
+}

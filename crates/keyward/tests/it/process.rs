@@ -385,3 +385,25 @@ fn a_lost_pepper_is_never_silently_replaced_over_existing_data() {
         "no new pepper was generated"
     );
 }
+
+#[test]
+fn a_new_workspace_always_starts_with_an_owner() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (code, _, err) = admin(
+        tmp.path(),
+        &[
+            "admin",
+            "user",
+            "create",
+            "--email",
+            "m@example.com",
+            "--workspace",
+            "W",
+            "--role",
+            "member",
+        ],
+        None,
+    );
+    assert_eq!(code, 1);
+    assert!(err.contains("needs an owner"), "{err}");
+}

@@ -55,6 +55,7 @@ contract_tests!(on_sqlite, crate::store_contract::sqlite::fresh;
     keys::record_key_use_never_moves_last_used_at_backwards,
     audit_and_credentials::audit_events_round_trip_every_field,
     audit_and_credentials::audit_listing_is_newest_first_with_filters_and_cursor,
+    audit_and_credentials::audit_concerning_a_user_shows_only_that_user_and_its_own_keys,
     audit_and_credentials::service_tokens_are_found_by_hash,
     audit_and_credentials::sessions_are_found_by_hash_and_deleted_by_id,
     transactions::migrate_is_idempotent_and_ping_answers,

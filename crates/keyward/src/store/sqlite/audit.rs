@@ -49,6 +49,24 @@ pub(crate) async fn list_audit(
     if let Some(target) = query.target_id {
         sql.push(" AND target_id = ").push_bind(id(target));
     }
+    if let Some(user) = query.concerning_user {
+        let own_keys = "(SELECT id FROM api_keys WHERE workspace_id = ";
+        sql.push(" AND ((target_type = 'user' AND target_id = ")
+            .push_bind(id(user))
+            .push(") OR (actor_type = 'user' AND actor_id = ")
+            .push_bind(id(user))
+            .push(") OR (target_type = 'api_key' AND target_id IN ")
+            .push(own_keys)
+            .push_bind(id(workspace_id))
+            .push(" AND created_by = ")
+            .push_bind(id(user))
+            .push(")) OR (actor_type = 'api_key' AND actor_id IN ")
+            .push(own_keys)
+            .push_bind(id(workspace_id))
+            .push(" AND created_by = ")
+            .push_bind(id(user))
+            .push(")))");
+    }
     if let Some(after) = query.after {
         sql.push(" AND (at, id) < (")
             .push_bind(millis(after.at))

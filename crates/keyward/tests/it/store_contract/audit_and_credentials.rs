@@ -6,7 +6,9 @@ use keyward_core::model::{
 use keyward_core::store::{AuditQuery, Cursor};
 use uuid::Uuid;
 
-use super::fixtures::{assert_conflict, ms, owner_and_workspace, random_hash, user, Db};
+use super::fixtures::{
+    assert_conflict, insert_keys, key, ms, owner_and_workspace, random_hash, user, Db,
+};
 
 fn event(workspace_id: Uuid, action: &str, target: Uuid, at: Timestamp) -> AuditEvent {
     AuditEvent {
@@ -32,6 +34,7 @@ fn all(limit: u32) -> AuditQuery {
     AuditQuery {
         action: None,
         target_id: None,
+        concerning_user: None,
         after: None,
         limit,
     }
@@ -143,6 +146,56 @@ pub async fn audit_listing_is_newest_first_with_filters_and_cursor(store: Db) {
         vec![events[1].id],
         "filters combine, and stay in their workspace"
     );
+}
+
+pub async fn audit_concerning_a_user_shows_only_that_user_and_its_own_keys(store: Db) {
+    let (owner, w) = owner_and_workspace(&store).await;
+    let member = user("member@example.com");
+    let mut tx = store.begin().await.unwrap();
+    tx.insert_user(&member).await.unwrap();
+    tx.commit().await.unwrap();
+    let mine = key(w.id, member.id, "mine");
+    let theirs = key(w.id, owner.id, "theirs");
+    insert_keys(&store, &[mine.clone(), theirs.clone()]).await;
+    let t = now();
+    let about_mine = event(w.id, "api_key.created", mine.id, t);
+    let about_theirs = event(w.id, "api_key.created", theirs.id, t + ms(1));
+    let mut about_me = event(w.id, "member.added", member.id, t + ms(2));
+    about_me.target.kind = "user".into();
+    let mut by_my_key = event(w.id, "api_key.updated", w.id, t + ms(3));
+    by_my_key.actor = AuditActor {
+        kind: ActorType::ApiKey,
+        id: Some(mine.id),
+    };
+    by_my_key.target.kind = "workspace".into();
+    let mut by_their_key = by_my_key.clone();
+    by_their_key.id = new_id();
+    by_their_key.actor.id = Some(theirs.id);
+    insert_events(
+        &store,
+        &[
+            about_mine.clone(),
+            about_theirs,
+            about_me.clone(),
+            by_my_key.clone(),
+            by_their_key,
+        ],
+    )
+    .await;
+
+    let query = AuditQuery {
+        concerning_user: Some(member.id),
+        ..all(50)
+    };
+    let seen: Vec<Uuid> = store
+        .list_audit(w.id, &query)
+        .await
+        .unwrap()
+        .iter()
+        .map(|e| e.id)
+        .collect();
+    assert_eq!(seen, vec![by_my_key.id, about_me.id, about_mine.id]);
+    assert_eq!(store.list_audit(w.id, &all(50)).await.unwrap().len(), 5);
 }
 
 pub async fn service_tokens_are_found_by_hash(store: Db) {
