@@ -162,7 +162,7 @@ async fn no_credential_is_401_with_a_bare_bearer_challenge() {
 async fn unknown_revoked_expired_and_malformed_keys_get_one_identical_401_with_invalid_token() {
     let app = TestApp::spawn().await;
     let owner = app.owner().await;
-    let soon = (chrono::Utc::now() + chrono::Duration::milliseconds(800)).to_rfc3339();
+    let soon = crate::support::soon();
     let expiring = app
         .create_key(&owner, json!({"name": "soon", "expires_at": soon}))
         .await;
@@ -174,7 +174,7 @@ async fn unknown_revoked_expired_and_malformed_keys_get_one_identical_401_with_i
     app.post(&revoke, &owner.key, json!({})).await;
     // An unknown key that looks like a real one: same prefix, another body.
     let unknown = format!("kw_{}", "A".repeat(38));
-    tokio::time::sleep(std::time::Duration::from_millis(1000)).await;
+    crate::support::sleep_past(&serde_json::Value::String(soon.clone())).await;
 
     let mut replies = Vec::new();
     for token in [

@@ -145,11 +145,11 @@ async fn deleting_an_active_key_records_its_revocation_but_an_expired_key_is_not
         ["api_key.deleted", "api_key.revoked", "api_key.created"]
     );
 
-    let soon = (chrono::Utc::now() + chrono::Duration::milliseconds(500)).to_rfc3339();
+    let soon = crate::support::soon();
     let expiring = app
         .create_key(&owner, json!({"name": "expiring", "expires_at": soon}))
         .await;
-    tokio::time::sleep(std::time::Duration::from_millis(600)).await;
+    crate::support::sleep_past(&serde_json::Value::String(soon.clone())).await;
     let path = key_path(owner.workspace_id, expiring.body["id"].as_str().unwrap());
     assert_eq!(
         app.delete(&path, &owner.key).await.status,

@@ -383,7 +383,7 @@ async fn the_list_is_newest_first_filtered_and_paginated_through_the_link_header
 async fn the_status_filter_tells_active_revoked_and_expired_apart() {
     let app = TestApp::spawn().await;
     let owner = app.owner().await;
-    let soon = (chrono::Utc::now() + chrono::Duration::milliseconds(1200)).to_rfc3339();
+    let soon = crate::support::soon();
     app.create_key(&owner, json!({"name": "expiring", "expires_at": soon}))
         .await;
     let gone = app.create_key(&owner, json!({"name": "revoked"})).await;
@@ -396,7 +396,7 @@ async fn the_status_filter_tells_active_revoked_and_expired_apart() {
         json!({}),
     )
     .await;
-    tokio::time::sleep(std::time::Duration::from_millis(1300)).await;
+    crate::support::sleep_past(&serde_json::Value::String(soon.clone())).await;
     let names = |status: &'static str| {
         let app = &app;
         let owner = &owner;

@@ -45,7 +45,7 @@ async fn parallel_creates(app: &TestApp, owner: &Owner, n: usize) -> Vec<(Status
 async fn revoked_and_expired_keys_count_toward_the_hard_cap_and_deleted_ones_do_not() {
     let app = TestApp::spawn_with(|c| c.max_keys_per_workspace = 3).await;
     let owner = app.owner().await;
-    let soon = (chrono::Utc::now() + chrono::Duration::milliseconds(800)).to_rfc3339();
+    let soon = crate::support::soon();
     let expiring = app
         .create_key(&owner, json!({"name": "expiring", "expires_at": soon}))
         .await;
@@ -54,7 +54,7 @@ async fn revoked_and_expired_keys_count_toward_the_hard_cap_and_deleted_ones_do_
     let revoked_path = key_path(owner.workspace_id, revoked.body["id"].as_str().unwrap());
     app.post(&format!("{revoked_path}/revoke"), &owner.key, json!({}))
         .await;
-    tokio::time::sleep(std::time::Duration::from_millis(1000)).await;
+    crate::support::sleep_past(&serde_json::Value::String(soon.clone())).await;
 
     let full = app.create_key(&owner, json!({"name": "fourth"})).await;
     assert_eq!(

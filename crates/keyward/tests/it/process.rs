@@ -14,7 +14,7 @@ const BIN: &str = env!("CARGO_BIN_EXE_keyward");
 struct Process {
     child: Child,
     base: String,
-    banner: String,
+    output: std::sync::mpsc::Receiver<String>,
 }
 
 fn serve(data_dir: &Path, env: &[(&str, &str)]) -> Process {
@@ -33,10 +33,8 @@ fn serve(data_dir: &Path, env: &[(&str, &str)]) -> Process {
         .strip_prefix("keyward listening on ")
         .unwrap_or_else(|| panic!("unexpected: {first}"))
         .to_owned();
-    let mut banner = first;
-    // The first-user hint follows the address when there are no users; read what is there.
-    std::thread::sleep(Duration::from_millis(200));
-    let (tx, rx) = std::sync::mpsc::channel();
+    // Later lines (the first-user hint) are read on a thread, so the pipe never fills.
+    let (tx, output) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
         for line in lines.map_while(Result::ok) {
             if tx.send(line).is_err() {
@@ -44,14 +42,26 @@ fn serve(data_dir: &Path, env: &[(&str, &str)]) -> Process {
             }
         }
     });
-    while let Ok(line) = rx.recv_timeout(Duration::from_millis(100)) {
-        banner.push('\n');
-        banner.push_str(&line);
-    }
     Process {
         child,
         base,
-        banner,
+        output,
+    }
+}
+
+impl Process {
+    /// Waits up to 10 s for a line of output containing `needle`.
+    fn wait_for_output(&self, needle: &str) -> Result<String, String> {
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        let mut seen = String::new();
+        while let Some(left) = deadline.checked_duration_since(std::time::Instant::now()) {
+            match self.output.recv_timeout(left) {
+                Ok(line) if line.contains(needle) => return Ok(line),
+                Ok(line) => seen.push_str(&line),
+                Err(_) => break,
+            }
+        }
+        Err(seen)
     }
 }
 
@@ -136,11 +146,8 @@ fn serve_creates_the_data_directory_and_says_how_to_create_the_first_user() {
     let dir = tmp.path().join("fresh/data");
     let mut server = serve(&dir, &[]);
     assert!(dir.join("keyward.db").exists());
-    assert!(
-        server.banner.contains("admin user create"),
-        "{}",
-        server.banner
-    );
+    let hint = server.wait_for_output("admin user create");
+    assert!(hint.is_ok(), "no first-user hint; saw: {hint:?}");
     let health = http()
         .get(format!("{}/readyz", server.base))
         .send()

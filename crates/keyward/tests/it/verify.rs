@@ -64,11 +64,11 @@ async fn verify_answers_every_code() {
         "NOT_FOUND"
     );
 
-    let soon = (chrono::Utc::now() + chrono::Duration::milliseconds(800)).to_rfc3339();
+    let soon = crate::support::soon();
     let expiring = app
         .create_key(&owner, json!({"name": "short-lived", "expires_at": soon}))
         .await;
-    tokio::time::sleep(std::time::Duration::from_millis(900)).await;
+    crate::support::sleep_past(&serde_json::Value::String(soon.clone())).await;
     assert_eq!(
         app.verify_code(&token, expiring.body["key"].as_str().unwrap(), None)
             .await,

@@ -252,6 +252,19 @@ pub async fn reply(resp: reqwest::Response) -> Reply {
     }
 }
 
+/// An `expires_at` 1.5 s from now: long enough that a slow create on a busy machine still
+/// lands before it, short enough to wait for.
+pub fn soon() -> String {
+    (chrono::Utc::now() + chrono::Duration::milliseconds(1500)).to_rfc3339()
+}
+
+/// Sleeps until just after the RFC 3339 time in `expires_at` (as returned by the server).
+pub async fn sleep_past(expires_at: &Value) {
+    let at = chrono::DateTime::parse_from_rfc3339(expires_at.as_str().unwrap()).unwrap();
+    let left = (at.to_utc() - chrono::Utc::now()).num_milliseconds().max(0) as u64;
+    tokio::time::sleep(std::time::Duration::from_millis(left + 50)).await;
+}
+
 pub fn keys_path(workspace_id: Uuid) -> String {
     format!("/api/v1/workspaces/{workspace_id}/api-keys")
 }
