@@ -128,11 +128,6 @@ fn decode_base62(digits: &str) -> Option<u64> {
     })
 }
 
-/// The display form of a presented, already parsed key.
-pub fn display_prefix(parsed: &ParsedKey<'_>) -> String {
-    format!("{}{}", parsed.prefix, &parsed.body[..DISPLAY_BODY_LEN])
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -150,7 +145,6 @@ mod tests {
         let parsed = parse(s).unwrap_or_else(|e| panic!("{e:?}"));
         assert_eq!(parsed.prefix, "sk_live_");
         assert_eq!(key.display_prefix, format!("sk_live_{}", &parsed.body[..8]));
-        assert_eq!(display_prefix(&parsed), key.display_prefix);
     }
 
     #[test]

@@ -22,7 +22,7 @@ use crate::store::sqlite::SqliteStore;
 /// Opens the configured database and runs migrations.
 pub async fn open_store(config: &Config) -> Result<Arc<dyn Store>, String> {
     let url = config.database_url();
-    if !(url.starts_with("sqlite:")) {
+    if !url.starts_with("sqlite:") {
         return Err(format!(
             "unsupported database_url scheme in {:?}; use sqlite://PATH",
             crate::config::DatabaseUrl(url)

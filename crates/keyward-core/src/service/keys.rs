@@ -61,7 +61,8 @@ impl Service {
         };
         let scopes = match input.scopes.as_deref() {
             Some(raw) => f.take(validate::scopes("scopes", raw, &self.settings.catalog)),
-            None => Some(self.default_scopes(p)),
+            // Without scopes a key gets what its creator holds: `["*"]` for holders of `*`.
+            None => Some(p.held.clone()),
         };
         let metadata = match input.metadata {
             Some(raw) => f.take(validate::metadata("metadata", raw)),
@@ -278,11 +279,6 @@ impl Service {
             .await?;
         tx.commit().await?;
         Ok(())
-    }
-
-    /// What a create without `scopes` gets: `["*"]` for holders of `*`, else the caller's list.
-    fn default_scopes(&self, p: &Principal) -> ScopeSet {
-        p.held.clone()
     }
 
     /// Plan and hard-cap limits, inside the caller's write transaction so that concurrent

@@ -20,7 +20,7 @@ pub use audit::AuditFilter;
 pub use keys::{CreatedKey, KeyFilter, KeyPatch, NewKey};
 pub use members::{MemberPatch, NewMember};
 pub use principal::{Caller, Principal, RequestMeta, Via};
-pub use rotation::{Rotation, MAX_GRACE_SECONDS};
+pub use rotation::Rotation;
 pub use workspaces::WorkspacePatch;
 
 use crate::error::{Error, Result};

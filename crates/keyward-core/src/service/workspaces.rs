@@ -149,6 +149,8 @@ impl Service {
                 &format!("unknown plan; configured plans: {}", known.join(", ")),
             ));
         }
+        // The operator's principal records the event with the `system` actor.
+        let operator = self.operator(workspace_id).await?;
         let mut tx = self.store.begin().await?;
         let mut ws = tx
             .lock_workspace(workspace_id)
@@ -157,24 +159,9 @@ impl Service {
         let old = std::mem::replace(&mut ws.plan, plan.to_owned());
         ws.updated_at = now();
         tx.update_workspace(&ws).await?;
-        let event = crate::model::AuditEvent {
-            id: new_id(),
-            workspace_id: ws.id,
-            at: ws.updated_at,
-            actor: crate::model::AuditActor {
-                kind: crate::model::ActorType::System,
-                id: None,
-            },
-            action: "workspace.updated".into(),
-            target: crate::model::AuditTarget {
-                kind: "workspace".into(),
-                id: ws.id,
-            },
-            ip: None,
-            user_agent: None,
-            details: json!({"changed": {"plan": plan}, "previous_plan": old}),
-        };
-        tx.insert_audit(&event).await?;
+        let details = json!({"changed": {"plan": plan}, "previous_plan": old});
+        tx.insert_audit(&operator.audit("workspace.updated", ("workspace", ws.id), details))
+            .await?;
         tx.commit().await?;
         Ok(ws)
     }

@@ -129,3 +129,35 @@ async fn a_key_without_full_access_cannot_create_a_workspace() {
         (StatusCode::UNPROCESSABLE_ENTITY, "validation_failed")
     );
 }
+
+#[tokio::test]
+async fn emails_are_unique_and_matched_case_insensitively() {
+    let app = TestApp::spawn().await;
+    let owner = app.owner().await;
+    let ada = app.user("Ada.Lovelace@Example.COM", true).await;
+    assert_eq!(ada.email, "ada.lovelace@example.com");
+    let again = keyward_core::service::NewUser {
+        email: "ADA.LOVELACE@example.com".into(),
+        name: None,
+        password: None,
+        verified: true,
+        workspace_name: None,
+        role: keyward_core::model::Role::Owner,
+    };
+    let dup = app.service.create_user(again).await;
+    assert!(
+        matches!(dup, Err(keyward_core::Error::Conflict(_))),
+        "{dup:?}"
+    );
+
+    let members = format!("/api/v1/workspaces/{}/members", owner.workspace_id);
+    let added = app
+        .post(
+            &members,
+            &owner.key,
+            json!({"email": "aDa.LoVeLaCe@example.com", "role": "member"}),
+        )
+        .await;
+    assert_eq!(added.status, StatusCode::CREATED, "{}", added.text);
+    assert_eq!(added.body["user_id"], json!(ada.id));
+}
