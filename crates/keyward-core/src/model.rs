@@ -152,6 +152,9 @@ pub struct ApiKey {
     pub deleted_at: Option<Timestamp>,
     pub metadata: JsonObject,
     pub rotated_from: Option<Uuid>,
+    /// Set on the old key of a rotation: its successor. While it is set and the key is not
+    /// revoked or expired, the key is in its grace period.
+    pub rotated_to: Option<Uuid>,
 }
 
 impl ApiKey {
@@ -167,25 +170,22 @@ impl ApiKey {
     }
 
     /// A key acts with its own scopes intersected with its creator's scopes at creation.
+    /// Equivalent to `effective_scopes().grants(required)`, without building the set: this
+    /// runs on every verification.
     pub fn grants(&self, required: &str) -> bool {
         self.scopes.grants(required) && self.creator_scopes.grants(required)
     }
 
-    /// What the key holds: its own scopes, less anything its creator's snapshot lacked.
+    /// What the key holds: the exact intersection of its own scopes with its creator's
+    /// snapshot, so a family scope narrows to what the snapshot held instead of vanishing.
     pub fn effective_scopes(&self) -> ScopeSet {
-        if self.creator_scopes.is_full() {
-            return self.scopes.clone();
-        }
-        if self.scopes.is_full() {
-            return self.creator_scopes.clone();
-        }
-        ScopeSet::new(
-            self.scopes
-                .iter()
-                .filter(|s| self.creator_scopes.grants(s.as_str()))
-                .cloned()
-                .collect(),
-        )
+        self.scopes.intersect(&self.creator_scopes)
+    }
+
+    /// The old key of a rotation, still usable until its grace period ends. It does not
+    /// count toward the plan's active-key limit and cannot be rotated again.
+    pub fn in_grace(&self, now: Timestamp) -> bool {
+        self.rotated_to.is_some() && self.status(now) == KeyStatus::Active
     }
 }
 
@@ -292,6 +292,7 @@ mod tests {
             deleted_at: None,
             metadata: JsonObject::new(),
             rotated_from: None,
+            rotated_to: None,
         }
     }
 
@@ -321,6 +322,15 @@ mod tests {
             ScopeSet::from_trusted(["apps"]),
         );
         assert_eq!(k.effective_scopes(), ScopeSet::from_trusted(["apps:read"]));
+        let family = key(
+            ScopeSet::from_trusted(["apps"]),
+            ScopeSet::from_trusted(["apps:read", "apps:deploy"]),
+        );
+        assert_eq!(
+            family.effective_scopes(),
+            ScopeSet::from_trusted(["apps:deploy", "apps:read"]),
+            "a family scope narrows to the snapshot instead of vanishing"
+        );
     }
 
     #[test]

@@ -120,6 +120,51 @@ impl ScopeSet {
         })
     }
 
+    /// Exactly what both sets grant (PRODUCT.md §3, "Intersection is exact"): a scope is
+    /// granted by the result if and only if both sets grant it. A family scope narrows to
+    /// the members of it the other set holds, so `["apps"]` against `apps:read` and
+    /// `apps:deploy` gives those two, never nothing.
+    ///
+    /// Why this is exact: two held scopes that both grant some required scope are both
+    /// prefixes of it on `:` boundaries, so one of them grants the other, and the narrower of
+    /// the two is kept below.
+    pub fn intersect(&self, other: &ScopeSet) -> ScopeSet {
+        if self.is_full() {
+            return other.clone().minimal();
+        }
+        if other.is_full() {
+            return self.clone().minimal();
+        }
+        let from_self = self.0.iter().filter(|s| other.grants(s.as_str()));
+        let from_other = other.0.iter().filter(|s| self.grants(s.as_str()));
+        Self::new(from_self.chain(from_other).cloned().collect()).minimal()
+    }
+
+    /// The same set without the entries another entry already grants (`apps:read` next to
+    /// `apps`), so that an intersection reads as the shortest list that says it.
+    fn minimal(self) -> ScopeSet {
+        let kept = self
+            .0
+            .iter()
+            .filter(|s| !self.0.iter().any(|o| o != *s && o.grants(s.as_str())))
+            .cloned()
+            .collect();
+        Self(kept)
+    }
+
+    /// The set without one exact scope. Only for scopes no other entry can grant (a
+    /// member's `api_keys:write`: the catalog keeps product scopes out of the management
+    /// families, and a member never holds `*`).
+    pub fn without(&self, scope: &str) -> ScopeSet {
+        Self(
+            self.0
+                .iter()
+                .filter(|s| s.as_str() != scope)
+                .cloned()
+                .collect(),
+        )
+    }
+
     pub fn iter(&self) -> impl Iterator<Item = &Scope> {
         self.0.iter()
     }
@@ -143,9 +188,21 @@ impl Catalog {
     /// `product` comes from config; invalid entries are reported to the caller, not dropped.
     pub fn new(product: Vec<String>) -> Result<Self, String> {
         for s in &product {
-            if s == WILDCARD || Scope::parse(s).is_none() {
+            let Some(scope) = Scope::parse(s).filter(|p| !p.is_wildcard()) else {
                 return Err(format!(
                     "invalid scope {s:?} in `scopes`: use lowercase words joined by ':'"
+                ));
+            };
+            // A product scope such as `api_keys` or `members:write:x` would grant or hide
+            // inside keyward's own management scopes, and a member could then hold
+            // `api_keys:write` through its product scopes instead of the workspace policy.
+            let overlaps = MANAGEMENT_SCOPES
+                .iter()
+                .any(|m| *m != s.as_str() && (scope.grants(m) || Scope((*m).to_owned()).grants(s)));
+            if overlaps {
+                return Err(format!(
+                    "scope {s:?} in `scopes` overlaps keyward's management scopes ({}); pick another name",
+                    MANAGEMENT_SCOPES.join(", ")
                 ));
             }
         }
@@ -257,6 +314,19 @@ mod tests {
     }
 
     #[test]
+    fn product_scopes_may_not_overlap_keywards_management_scopes() {
+        for bad in ["api_keys", "members:write:x", "audit"] {
+            let err = Catalog::new(vec![bad.into()]).err();
+            assert!(err.is_some_and(|e| e.contains("management")), "{bad}");
+        }
+        let ok = Catalog::new(vec!["api_keys:read".into(), "apps".into()]);
+        assert!(
+            ok.is_ok_and(|c| c.product_scopes() == ["apps"]),
+            "a management scope listed by name is simply not a product scope"
+        );
+    }
+
+    #[test]
     fn scope_syntax_rejects_spaces_and_empty_parts() {
         for bad in [
             "",
@@ -269,5 +339,106 @@ mod tests {
         ] {
             assert!(Scope::parse(bad).is_none(), "{bad}");
         }
+    }
+}
+
+#[cfg(test)]
+mod intersection_properties {
+    //! The exact intersection checked against a plain reference model of PRODUCT.md §3's
+    //! matching rule, over generated scope sets.
+
+    use proptest::prelude::*;
+
+    use super::*;
+
+    /// The matching rule, written the plain way: `*`, or the held scope's `:`-separated
+    /// parts are a prefix of the required scope's parts.
+    fn reference_grants(held: &[String], required: &str) -> bool {
+        let req: Vec<&str> = required.split(':').collect();
+        held.iter().any(|h| {
+            let parts: Vec<&str> = h.split(':').collect();
+            h == "*" || (parts.len() <= req.len() && parts[..] == req[..parts.len()])
+        })
+    }
+
+    /// Every scope of up to four parts over a two-letter alphabet: deeper than any
+    /// generated held scope, so extensions of every held scope are checked too.
+    fn universe() -> Vec<String> {
+        let mut all = vec![];
+        let mut level = vec![String::new()];
+        for _ in 0..4 {
+            let next: Vec<String> = level
+                .iter()
+                .flat_map(|p| {
+                    ["a", "b"].map(|seg| {
+                        if p.is_empty() {
+                            seg.to_owned()
+                        } else {
+                            format!("{p}:{seg}")
+                        }
+                    })
+                })
+                .collect();
+            all.extend(next.iter().cloned());
+            level = next;
+        }
+        all
+    }
+
+    fn scope_strategy() -> impl Strategy<Value = String> {
+        prop_oneof![
+            1 => Just("*".to_owned()),
+            12 => proptest::collection::vec(prop_oneof![Just("a"), Just("b")], 1..=3)
+                .prop_map(|parts| parts.join(":")),
+        ]
+    }
+
+    fn set_strategy() -> impl Strategy<Value = Vec<String>> {
+        proptest::collection::vec(scope_strategy(), 0..5)
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(2_000))]
+
+        #[test]
+        fn the_intersection_grants_exactly_what_both_sets_grant(a in set_strategy(), b in set_strategy()) {
+            let both = ScopeSet::from_trusted(a.clone()).intersect(&ScopeSet::from_trusted(b.clone()));
+            for required in universe() {
+                prop_assert_eq!(
+                    both.grants(&required),
+                    reference_grants(&a, &required) && reference_grants(&b, &required),
+                    "{:?} ∩ {:?} = {:?} on {}", a, b, both, required
+                );
+            }
+            let full = reference_grants(&a, "*") && reference_grants(&b, "*");
+            prop_assert_eq!(both.is_full(), full);
+        }
+
+        #[test]
+        fn the_intersection_lists_no_scope_another_of_its_scopes_grants(a in set_strategy(), b in set_strategy()) {
+            let both = ScopeSet::from_trusted(a).intersect(&ScopeSet::from_trusted(b));
+            let list = both.as_strings();
+            for (i, x) in list.iter().enumerate() {
+                for (j, y) in list.iter().enumerate() {
+                    prop_assert!(i == j || !reference_grants(std::slice::from_ref(x), y), "{:?}", list);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn a_family_narrows_to_the_members_the_other_side_holds() {
+        let key = ScopeSet::from_trusted(["apps"]);
+        let snapshot = ScopeSet::from_trusted(["apps:read", "apps:deploy", "audit:read"]);
+        assert_eq!(
+            key.intersect(&snapshot),
+            ScopeSet::from_trusted(["apps:deploy", "apps:read"])
+        );
+        let per_app = ScopeSet::from_trusted(["apps:deploy:app-42"]);
+        assert_eq!(
+            per_app.intersect(&ScopeSet::from_trusted(["apps"])),
+            per_app,
+            "a per-resource grant survives under its family"
+        );
     }
 }

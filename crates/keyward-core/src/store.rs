@@ -67,7 +67,8 @@ pub struct AuditQuery {
 /// Keys of a workspace that count toward its limits (deleted keys never count).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct KeyCounts {
-    /// Not revoked and not expired at `now`.
+    /// Not revoked, not expired at `now`, and not the old key of a rotation (`rotated_to`
+    /// unset): a key in its grace period does not count toward the plan.
     pub active: u64,
     /// Active, revoked and expired.
     pub total: u64,
@@ -155,7 +156,8 @@ pub trait StoreTx: Send {
 
     /// `Conflict` when the hash is taken or `rotated_from` already has a successor.
     async fn insert_key(&mut self, key: &ApiKey) -> StoreResult<()>;
-    /// Writes name, scopes, expires_at, metadata, revoked_at, deleted_at and updated_at.
+    /// Writes name, scopes, expires_at, metadata, revoked_at, deleted_at, rotated_to and
+    /// updated_at.
     async fn update_key(&mut self, key: &ApiKey) -> StoreResult<()>;
     /// Keys of `user_id` in the workspace that are neither revoked nor deleted.
     async fn unrevoked_keys_of_user(

@@ -39,16 +39,23 @@ impl VerifyCode {
     }
 }
 
-/// The outcome; only `Valid` and `InsufficientScope` carry the key.
+/// The outcome; only `Valid` and `InsufficientScope` carry the key, and only
+/// `InsufficientScope` has `missing_scopes`.
 #[derive(Debug)]
 pub struct Verdict {
     pub code: VerifyCode,
     pub key: Option<ApiKey>,
+    /// The required scopes the key does not hold, in the order they were asked for.
+    pub missing_scopes: Vec<String>,
 }
 
 impl Verdict {
     fn refused(code: VerifyCode) -> Self {
-        Self { code, key: None }
+        Self {
+            code,
+            key: None,
+            missing_scopes: Vec::new(),
+        }
     }
 }
 
@@ -93,7 +100,13 @@ impl Verifier {
             KeyStatus::Expired => return Ok(Verdict::refused(VerifyCode::Expired)),
             KeyStatus::Active => {}
         }
-        let code = if required.iter().all(|scope| key.grants(scope)) {
+        // Collecting into a Vec allocates only when something is missing.
+        let missing_scopes: Vec<String> = required
+            .iter()
+            .filter(|scope| !key.grants(scope))
+            .cloned()
+            .collect();
+        let code = if missing_scopes.is_empty() {
             VerifyCode::Valid
         } else {
             VerifyCode::InsufficientScope
@@ -104,6 +117,7 @@ impl Verifier {
         Ok(Verdict {
             code,
             key: Some(key),
+            missing_scopes,
         })
     }
 }

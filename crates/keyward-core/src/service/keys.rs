@@ -102,6 +102,7 @@ impl Service {
             deleted_at: None,
             metadata,
             rotated_from: None,
+            rotated_to: None,
         };
         tx.insert_key(&key).await?;
         tx.insert_audit(&p.audit("api_key.created", ("api_key", key.id), key_details(&key)))
@@ -196,6 +197,10 @@ impl Service {
         let mut tx = self.store.begin().await?;
         let mut key = tx.key(p.workspace.id, id).await?.ok_or(Error::NotFound)?;
         visible(p, &key)?;
+        p.require_rank_over(&key)?;
+        if let Some(Some(new_expiry)) = expires_at {
+            check_expiry_change(&key, new_expiry, now)?;
+        }
         let mut changed = Vec::new();
         if let Some(Some(name)) = name {
             changed.push("name");
@@ -261,6 +266,7 @@ impl Service {
         let mut tx = self.store.begin().await?;
         let mut key = tx.key(p.workspace.id, id).await?.ok_or(Error::NotFound)?;
         visible(p, &key)?;
+        p.require_rank_over(&key)?;
         // Only an active key is revoked on the way out; an expired one keeps its history.
         let revoking = key.status(now) == KeyStatus::Active;
         if revoking {
@@ -282,7 +288,9 @@ impl Service {
     }
 
     /// Plan and hard-cap limits, inside the caller's write transaction so that concurrent
-    /// creates cannot both pass the check. `replacing_active` discounts a key being rotated.
+    /// creates cannot both pass the check. `replacing_active` discounts an active key that
+    /// is being rotated: it leaves the plan's count (revoked, or into its grace period), while
+    /// its successor joins it. Keys in a grace period are not counted as active at all.
     pub(super) async fn check_limits(
         &self,
         tx: &mut dyn StoreTx,
@@ -313,6 +321,28 @@ impl Service {
         }
         Ok(())
     }
+}
+
+/// `expires_at` changes only while a key is active (PRODUCT.md §3, "Expiry"): an expired or
+/// revoked key stays so, and the old key of a rotation may end its grace sooner, never later.
+/// Since only an active key's expiry moves and it stays active, no edit changes how many
+/// active keys a workspace has, so none can take it past its plan's limit.
+fn check_expiry_change(key: &ApiKey, new_expiry: Option<Timestamp>, now: Timestamp) -> Result<()> {
+    if key.status(now) != KeyStatus::Active {
+        return Err(Error::Conflict(
+            "only an active key's expiry can change; an expired or revoked key stays so (rotate it or create a new key)".into(),
+        ));
+    }
+    if key.rotated_to.is_some() {
+        let sooner = matches!((new_expiry, key.expires_at), (Some(new), Some(end)) if new <= end);
+        if !sooner {
+            return Err(Error::Conflict(
+                "this key was rotated and cannot outlive its grace period; it may only end sooner"
+                    .into(),
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// A caller can grant only what it holds; `["*"]` needs `*` (PRODUCT.md §3, no escalation).

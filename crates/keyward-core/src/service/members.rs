@@ -1,9 +1,10 @@
 //! Members: list, add by email, change role or scopes, remove. A workspace never loses its
-//! last owner, and only owners change or remove owners.
+//! last owner, nobody grants a role or scopes beyond their own, and removal revokes keys.
 
 use serde_json::json;
 use uuid::Uuid;
 
+use super::keys::key_details;
 use super::{Principal, Service};
 use crate::error::{Error, FieldError, Result};
 use crate::model::{now, Member, Membership, Role};
@@ -44,9 +45,8 @@ impl Service {
         let (Some(email), Some(role), Some(scopes)) = (email, role, scopes) else {
             return Err(Error::Internal("validation passed without values".into()));
         };
-        if role == Role::Owner && !p.may_manage_owners() {
-            return Err(Error::Forbidden("only owners can add owners".into()));
-        }
+        p.require_power_over(role)?;
+        let scopes = self.grantable_membership_scopes(p, scopes)?;
         let mut tx = self.store.begin().await?;
         let user = tx.user_by_email(&email).await?.ok_or_else(|| {
             Error::validation(
@@ -97,10 +97,9 @@ impl Service {
             .await?
             .ok_or(Error::NotFound)?;
         let new_role = role.flatten().unwrap_or(m.role);
-        // Any change to an owner's membership, or making someone owner, is owner management.
-        if (m.role == Role::Owner || new_role == Role::Owner) && !p.may_manage_owners() {
-            return Err(Error::Forbidden("only owners can change owners".into()));
-        }
+        // Changing someone needs power over both what they are and what they become, so a
+        // narrow key can neither promote to admin nor demote an admin.
+        p.require_power_over(m.role.min(new_role))?;
         if m.role == Role::Owner
             && new_role != Role::Owner
             && tx.count_owners(p.workspace.id).await? <= 1
@@ -111,7 +110,11 @@ impl Service {
         }
         m.role = new_role;
         if let Some(Some(scopes)) = scopes {
-            m.scopes = scopes;
+            if scopes.is_none() {
+                // Back to every product scope, now and later: only `*` can give that.
+                p.require_full_access()?;
+            }
+            m.scopes = self.grantable_membership_scopes(p, scopes)?;
         }
         tx.update_membership(&m).await?;
         let details =
@@ -130,13 +133,9 @@ impl Service {
         })
     }
 
-    /// Removes a member; with `revoke_keys`, also revokes every key that user created here.
-    pub async fn remove_member(
-        &self,
-        p: &Principal,
-        user_id: Uuid,
-        revoke_keys: bool,
-    ) -> Result<()> {
+    /// Removes a member and, in the same transaction, revokes every key they created in
+    /// this workspace: a key acts only while its creator is a member (PRODUCT.md §3).
+    pub async fn remove_member(&self, p: &Principal, user_id: Uuid) -> Result<()> {
         p.require("members:write")?;
         let mut tx = self.store.begin().await?;
         tx.lock_workspace(p.workspace.id)
@@ -146,28 +145,23 @@ impl Service {
             .membership(p.workspace.id, user_id)
             .await?
             .ok_or(Error::NotFound)?;
-        if m.role == Role::Owner {
-            if !p.may_manage_owners() {
-                return Err(Error::Forbidden("only owners can remove owners".into()));
-            }
-            if tx.count_owners(p.workspace.id).await? <= 1 {
-                return Err(Error::Conflict(
-                    "a workspace must keep at least one owner".into(),
-                ));
-            }
+        p.require_power_over(m.role)?;
+        if m.role == Role::Owner && tx.count_owners(p.workspace.id).await? <= 1 {
+            return Err(Error::Conflict(
+                "a workspace must keep at least one owner".into(),
+            ));
         }
+        let now = now();
         let mut revoked = Vec::new();
-        if revoke_keys {
-            let now = now();
-            for mut key in tx.unrevoked_keys_of_user(p.workspace.id, user_id).await? {
-                key.revoked_at = Some(now);
-                key.updated_at = now;
-                tx.update_key(&key).await?;
-                let details = json!({"name": key.name, "key_prefix": key.key_prefix, "reason": "member removed"});
-                tx.insert_audit(&p.audit("api_key.revoked", ("api_key", key.id), details))
-                    .await?;
-                revoked.push(key.id);
-            }
+        for mut key in tx.unrevoked_keys_of_user(p.workspace.id, user_id).await? {
+            key.revoked_at = Some(now);
+            key.updated_at = now;
+            tx.update_key(&key).await?;
+            let mut details = key_details(&key);
+            details["reason"] = json!("member_removed");
+            tx.insert_audit(&p.audit("api_key.revoked", ("api_key", key.id), details))
+                .await?;
+            revoked.push(key.id);
         }
         tx.delete_membership(p.workspace.id, user_id).await?;
         let details = json!({"role": m.role, "revoked_keys": revoked});
@@ -175,6 +169,30 @@ impl Service {
             .await?;
         tx.commit().await?;
         Ok(())
+    }
+
+    /// A membership's scopes may only be scopes the actor holds. Left out (`None`), they
+    /// mean every product scope now and later, which only `*` can give; any other actor
+    /// gives the product scopes it holds itself.
+    fn grantable_membership_scopes(
+        &self,
+        p: &Principal,
+        requested: Option<ScopeSet>,
+    ) -> Result<Option<ScopeSet>> {
+        if p.require_full_access().is_ok() {
+            return Ok(requested);
+        }
+        match requested {
+            Some(scopes) if p.held.covers(&scopes) => Ok(Some(scopes)),
+            Some(_) => Err(Error::InsufficientScope(
+                "you cannot give a member scopes that you do not hold".into(),
+            )),
+            None => {
+                let product =
+                    ScopeSet::from_trusted(self.settings.catalog.product_scopes().iter().cloned());
+                Ok(Some(p.held.intersect(&product)))
+            }
+        }
     }
 
     /// A membership narrows to product scopes only; management scopes come from the role.

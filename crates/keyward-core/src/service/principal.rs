@@ -124,17 +124,55 @@ impl Principal {
     }
 
     /// Members who may create keys see and manage only their own (PRODUCT.md §3); without
-    /// `members_can_create_keys` a member sees every key of the workspace, read-only. A member
-    /// key that still holds `api_keys:write` from when the flag was on stays limited too.
+    /// `members_can_create_keys` a member sees every key of the workspace, read-only.
     pub fn own_keys_only(&self) -> bool {
         self.role == Role::Member
             && !self.caller.is_system()
-            && (self.workspace.members_can_create_keys || self.held.grants("api_keys:write"))
+            && self.workspace.members_can_create_keys
     }
 
-    /// Only owners change or remove owners.
-    pub fn may_manage_owners(&self) -> bool {
-        self.caller.is_system() || self.role == Role::Owner
+    /// Whether the caller holds `*`: what making admins, changing the workspace policy and
+    /// resetting a membership to every product scope all need.
+    pub fn require_full_access(&self) -> Result<()> {
+        if self.caller.is_system() || self.held.is_full() {
+            Ok(())
+        } else {
+            Err(Error::scope("*"))
+        }
+    }
+
+    /// Granting, changing or taking away `role` needs the power of that role (PRODUCT.md §3,
+    /// "Members and roles follow the same rule"): an owner needs an owner's `*`, an admin
+    /// `*`, and a member only `members:write`, checked by the caller.
+    pub fn require_power_over(&self, role: Role) -> Result<()> {
+        match role {
+            Role::Member => Ok(()),
+            Role::Admin => self.require_full_access(),
+            Role::Owner => {
+                self.require_full_access()?;
+                if self.caller.is_system() || self.role == Role::Owner {
+                    Ok(())
+                } else {
+                    Err(Error::Forbidden(
+                        "only owners can add, change or remove owners".into(),
+                    ))
+                }
+            }
+        }
+    }
+
+    /// Editing, rotating or deleting a key needs a rank at least that of its creator when it
+    /// was made (PRODUCT.md §3, "Rank"): otherwise a lower role could take over a key that
+    /// acts with a higher one. Revoking is exempt: it only ever takes power away.
+    pub fn require_rank_over(&self, key: &ApiKey) -> Result<()> {
+        if self.caller.is_system() || self.role <= key.creator_role {
+            Ok(())
+        } else {
+            Err(Error::Forbidden(format!(
+                "this key was made by an {}; only a caller of that rank or higher can change it (revoking is allowed)",
+                key.creator_role.as_str()
+            )))
+        }
     }
 
     pub fn audit(
@@ -161,7 +199,23 @@ impl Service {
                 if key.workspace_id != workspace_id {
                     return Err(Error::NotFound);
                 }
-                (key.creator_role, key.effective_scopes())
+                // A key acts only while its creator is a member. Removal revokes the keys in
+                // the same transaction; this keeps a key that escaped that (say, one made
+                // by an import) from acting for someone who has left.
+                if self
+                    .store
+                    .membership(workspace_id, key.created_by)
+                    .await?
+                    .is_none()
+                {
+                    return Err(Error::Unauthorized { token_sent: true });
+                }
+                let held = under_policy(
+                    key.effective_scopes(),
+                    key.creator_role,
+                    workspace.members_can_create_keys,
+                );
+                (key.creator_role, held)
             }
             Via::Session(_) => {
                 let m = self
@@ -209,6 +263,18 @@ impl Service {
                 }
             }
         }
+    }
+}
+
+/// The workspace policy at use time (PRODUCT.md §3): a member holds `api_keys:write` only
+/// through `members_can_create_keys`, so a key made by a member loses it while the setting
+/// is off, whenever the key was made. Sessions need no such step: their scopes are computed
+/// from the membership and the setting on every request.
+fn under_policy(held: ScopeSet, creator_role: Role, members_can_create_keys: bool) -> ScopeSet {
+    if creator_role == Role::Member && !members_can_create_keys {
+        held.without("api_keys:write")
+    } else {
+        held
     }
 }
 

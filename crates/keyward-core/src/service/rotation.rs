@@ -13,8 +13,10 @@ use crate::model::{new_id, now, ApiKey, KeyStatus};
 use crate::store::StoreError;
 use crate::validate::{self, Fields};
 
-/// The longest grace period a rotation may give the old key.
-pub const MAX_GRACE_SECONDS: u64 = 90 * 24 * 3600;
+/// The longest grace period a rotation may give the old key. A key in its grace period does
+/// not count toward the plan's limit, so this bounds the extra key any plan can hold: at most
+/// one per rotated key, for at most 7 days.
+pub const MAX_GRACE_SECONDS: u64 = 7 * 24 * 3600;
 
 #[derive(Debug, Clone, Default)]
 pub struct Rotation {
@@ -39,7 +41,7 @@ impl Service {
         if grace > MAX_GRACE_SECONDS {
             f.take::<()>(Err(FieldError::new(
                 "grace_period_seconds",
-                "must be at most 90 days",
+                "must be at most 7 days (604800 seconds)",
             )));
         }
         let expires_at = match rotation.expires_at.as_deref() {
@@ -61,18 +63,18 @@ impl Service {
         // The caller receives a secret that acts as the old key's creator: it must already
         // hold everything that key can do, and rank at least as high as that creator.
         check_no_escalation(p, &old.effective_scopes())?;
-        if !p.caller.is_system() && p.role > old.creator_role {
-            return Err(Error::Forbidden(format!(
-                "only a caller with the {} role can rotate this key",
-                old.creator_role.as_str()
-            )));
-        }
+        p.require_rank_over(&old)?;
         if old.revoked_at.is_some() {
             return Err(Error::Conflict("a revoked key cannot be rotated".into()));
         }
-        // Without grace the old key stops at once, so it makes room for its successor; with a
-        // grace period both are active for a while, and the plan must allow that.
-        let replacing_active = grace == 0 && old.status(now) == KeyStatus::Active;
+        if old.rotated_to.is_some() {
+            return Err(Error::Conflict(
+                "this key was already rotated and is in its grace period; rotate its successor instead".into(),
+            ));
+        }
+        // The old key leaves the plan's count either way: revoked now, or into a grace period
+        // that does not count. So the successor takes its place, on every plan.
+        let replacing_active = old.status(now) == KeyStatus::Active;
         self.check_limits(tx.as_mut(), &workspace, now, replacing_active)
             .await?;
 
@@ -91,6 +93,7 @@ impl Service {
             revoked_at: None,
             deleted_at: None,
             rotated_from: Some(old.id),
+            rotated_to: None,
             ..old.clone()
         };
         if grace == 0 {
@@ -99,12 +102,14 @@ impl Service {
             let end = now + Duration::seconds(grace as i64);
             old.expires_at = Some(old.expires_at.map_or(end, |e| e.min(end)));
         }
+        old.rotated_to = Some(new.id);
         old.updated_at = now;
-        tx.update_key(&old).await?;
+        // The successor first: the old key's `rotated_to` refers to it.
         tx.insert_key(&new).await.map_err(|e| match e {
             StoreError::Conflict(_) => Error::Conflict("this key has already been rotated".into()),
             other => other.into(),
         })?;
+        tx.update_key(&old).await?;
         let details = json!({"new_key_id": new.id, "new_key_prefix": new.key_prefix, "grace_period_seconds": grace});
         tx.insert_audit(&p.audit("api_key.rotated", ("api_key", old.id), details))
             .await?;

@@ -96,6 +96,11 @@ impl Service {
         patch: WorkspacePatch,
     ) -> Result<Workspace> {
         p.require("workspace:write")?;
+        if patch.members_can_create_keys.is_some() {
+            // The setting hands `api_keys:write` to every member: the same power as making
+            // them all key managers, so only full access may change it.
+            p.require_full_access()?;
+        }
         let mut f = Fields::new();
         let name = patch
             .name

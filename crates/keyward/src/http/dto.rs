@@ -39,6 +39,8 @@ pub struct KeyOut {
     #[schema(value_type = Object)]
     pub metadata: serde_json::Map<String, serde_json::Value>,
     pub rotated_from: Option<Uuid>,
+    /// Set on the old key of a rotation: the id of its successor.
+    pub rotated_to: Option<Uuid>,
 }
 
 impl From<ApiKey> for KeyOut {
@@ -60,6 +62,7 @@ impl From<ApiKey> for KeyOut {
             revoked_at: k.revoked_at,
             metadata: k.metadata,
             rotated_from: k.rotated_from,
+            rotated_to: k.rotated_to,
         }
     }
 }
@@ -220,12 +223,11 @@ pub struct UpdateMemberIn {
     pub scopes: Option<Option<Vec<String>>>,
 }
 
-#[derive(Deserialize, ToSchema, Default)]
+/// The query of an endpoint that takes none: a parameter sent anyway is refused rather than
+/// silently ignored (e.g. the retired `revoke_keys`: removal always revokes now).
+#[derive(Deserialize, Default)]
 #[serde(deny_unknown_fields)]
-pub struct RemoveMemberQuery {
-    /// Also revoke every key this user created in the workspace.
-    pub revoke_keys: Option<bool>,
-}
+pub struct NoQuery {}
 
 #[derive(Serialize, ToSchema)]
 pub struct AuditEventOut {
@@ -383,4 +385,7 @@ pub struct VerifyOut {
     pub code: keyward_core::verify::VerifyCode,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub key: Option<VerifiedKey>,
+    /// With `INSUFFICIENT_SCOPE` only: the requested scopes the key does not hold.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub missing_scopes: Option<Vec<String>>,
 }

@@ -1,5 +1,5 @@
-//! Edges where a rule could be sidestepped: rotation as a way to gain power, limits during a
-//! grace period, paths that cannot be decoded, and inputs that must never be echoed.
+//! Edges where a rule could be sidestepped: rotation as a way to gain power, paths that
+//! cannot be decoded, and inputs that must never be echoed.
 
 use keyward_core::model::Role;
 use reqwest::StatusCode;
@@ -63,41 +63,6 @@ async fn a_narrow_key_cannot_rotate_a_full_access_key_into_its_hands() {
             .await
             .status,
         StatusCode::CREATED
-    );
-}
-
-#[tokio::test]
-async fn rotating_with_a_grace_period_needs_room_under_the_plan_for_both_keys() {
-    let app = TestApp::spawn().await;
-    let owner = app.owner().await;
-    app.service
-        .set_plan(owner.workspace_id, "free")
-        .await
-        .unwrap();
-    let me = app.get("/api/v1/users/current", &owner.key).await;
-    let path = key_path(
-        owner.workspace_id,
-        me.body["auth"]["key_id"].as_str().unwrap(),
-    );
-    let graced = app
-        .post(
-            &format!("{path}/rotate"),
-            &owner.key,
-            json!({"grace_period_seconds": 60}),
-        )
-        .await;
-    assert_eq!(
-        (graced.status, graced.code()),
-        (StatusCode::FORBIDDEN, "plan_limit_reached")
-    );
-    let at_once = app
-        .post(&format!("{path}/rotate"), &owner.key, json!({}))
-        .await;
-    assert_eq!(
-        at_once.status,
-        StatusCode::CREATED,
-        "without grace the old key makes room: {}",
-        at_once.text
     );
 }
 

@@ -6,11 +6,14 @@
 mod errors;
 mod hardening;
 mod key_lifecycle;
+mod key_rules;
 mod last_used;
+mod member_rules;
 mod operations;
 mod process;
 mod roles_and_scopes;
 mod roles_members;
+mod rotation_rules;
 mod secrets;
 mod store_contract;
 mod support;

@@ -273,11 +273,12 @@ async fn members_list_keys_but_cannot_write_them_by_default() {
         (Method::DELETE, path.clone(), None),
         (Method::POST, format!("{path}/rotate"), None),
     ];
-    for (method, p, body) in attempts {
-        let r = app.call(method.clone(), &p, Some(&member), body).await;
-        assert_eq!(r.status, StatusCode::FORBIDDEN, "{method} {p}: {}", r.text);
-        assert_eq!(r.code(), "insufficient_scope");
-    }
+    app.assert_each_refused(
+        &member,
+        attempts,
+        (StatusCode::FORBIDDEN, "insufficient_scope"),
+    )
+    .await;
     assert_eq!(app.get(&path, &owner.key).await.body["status"], "active");
 }
 
@@ -326,10 +327,8 @@ async fn with_members_can_create_keys_a_member_sees_and_manages_only_its_own_key
         (Method::POST, format!("{theirs}/revoke"), None),
         (Method::DELETE, theirs.clone(), None),
     ];
-    for (method, p, body) in attempts {
-        let r = app.call(method.clone(), &p, Some(&member), body).await;
-        assert_eq!(r.status, StatusCode::NOT_FOUND, "{method} {p}: {}", r.text);
-    }
+    app.assert_each_refused(&member, attempts, (StatusCode::NOT_FOUND, "not_found"))
+        .await;
     for actor in [&owner.key, &admin] {
         let all = app.get(&keys_path(ws), actor).await;
         assert_eq!(all.body.as_array().unwrap().len(), 4, "{}", all.text);
@@ -365,9 +364,10 @@ async fn an_unverified_user_cannot_write_keys_whatever_the_role_but_can_read() {
         (Method::POST, format!("{own}/revoke"), None),
         (Method::DELETE, own.clone(), None),
     ];
-    for (method, p, body) in attempts {
-        let r = app.call(method.clone(), &p, Some(&owner.key), body).await;
-        assert_eq!(r.status, StatusCode::FORBIDDEN, "{method} {p}: {}", r.text);
-        assert_eq!(r.code(), "email_unverified");
-    }
+    app.assert_each_refused(
+        &owner.key,
+        attempts,
+        (StatusCode::FORBIDDEN, "email_unverified"),
+    )
+    .await;
 }

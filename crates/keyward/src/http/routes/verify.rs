@@ -4,6 +4,7 @@
 use axum::extract::State;
 use axum::http::request::Parts;
 use axum::Json;
+use keyward_core::verify::VerifyCode;
 use keyward_core::Error;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -66,9 +67,12 @@ async fn verify(
             code: verdict.code.as_str().to_owned(),
         })
         .inc();
+    let missing_scopes =
+        (verdict.code == VerifyCode::InsufficientScope).then_some(verdict.missing_scopes);
     Ok(Json(VerifyOut {
-        valid: verdict.code == keyward_core::verify::VerifyCode::Valid,
+        valid: verdict.code == VerifyCode::Valid,
         code: verdict.code,
         key: verdict.key.map(VerifiedKey::from),
+        missing_scopes,
     }))
 }

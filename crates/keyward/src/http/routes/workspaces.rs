@@ -8,8 +8,8 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::http::dto::{
-    AddMemberIn, CreateWorkspaceIn, MemberOut, RemoveMemberQuery, UpdateMemberIn,
-    UpdateWorkspaceIn, WorkspaceOut,
+    AddMemberIn, CreateWorkspaceIn, MemberOut, NoQuery, UpdateMemberIn, UpdateWorkspaceIn,
+    WorkspaceOut,
 };
 use crate::http::error::{ApiResult, ErrorBody};
 use crate::http::extract::{path_id, Auth, JsonBody, PathParams, QueryParams};
@@ -164,19 +164,17 @@ async fn update_member(
     Ok(Json(member.into()))
 }
 
-/// Remove a member; `?revoke_keys=true` also revokes the keys that user created here.
+/// Remove a member, revoking every key that user created in this workspace.
 #[utoipa::path(delete, path = "/api/v1/workspaces/{workspace_id}/members/{user_id}", tag = "members",
-    params(("workspace_id" = uuid::Uuid, Path,), ("user_id" = uuid::Uuid, Path,), ("revoke_keys" = Option<bool>, Query,)),
+    params(("workspace_id" = uuid::Uuid, Path,), ("user_id" = uuid::Uuid, Path,)),
     responses((status = 204), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
 async fn remove_member(
     State(s): State<AppState>,
     Auth(caller): Auth,
     PathParams((wid, uid)): PathParams<(String, String)>,
-    QueryParams(q): QueryParams<RemoveMemberQuery>,
+    QueryParams(NoQuery {}): QueryParams<NoQuery>,
 ) -> ApiResult<StatusCode> {
     let p = s.service.principal(&caller, path_id(&wid)?).await?;
-    s.service
-        .remove_member(&p, path_id(&uid)?, q.revoke_keys.unwrap_or(false))
-        .await?;
+    s.service.remove_member(&p, path_id(&uid)?).await?;
     Ok(StatusCode::NO_CONTENT)
 }

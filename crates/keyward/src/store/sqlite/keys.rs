@@ -128,9 +128,11 @@ pub(crate) async fn key_counts(
     workspace_id: Uuid,
     now: Timestamp,
 ) -> StoreResult<KeyCounts> {
+    // A key in a rotation's grace period (rotated_to set) is not active for the plan.
     let (total, active): (i64, i64) = sqlx::query_as(
         "SELECT COUNT(*), \
-         COALESCE(SUM(revoked_at IS NULL AND (expires_at IS NULL OR expires_at > ?)), 0) \
+         COALESCE(SUM(revoked_at IS NULL AND rotated_to IS NULL \
+                      AND (expires_at IS NULL OR expires_at > ?)), 0) \
          FROM api_keys WHERE workspace_id = ? AND deleted_at IS NULL",
     )
     .bind(millis(now))
@@ -167,8 +169,8 @@ pub(crate) async fn insert_key(ex: impl SqliteExecutor<'_>, key: &ApiKey) -> Sto
     sqlx::query(
         "INSERT INTO api_keys (id, workspace_id, name, key_prefix, hash, scopes, creator_role, \
          creator_scopes, created_by, created_at, updated_at, expires_at, last_used_at, \
-         revoked_at, deleted_at, metadata, rotated_from) \
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+         revoked_at, deleted_at, metadata, rotated_from, rotated_to) \
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
     )
     .bind(id(key.id))
     .bind(id(key.workspace_id))
@@ -187,6 +189,7 @@ pub(crate) async fn insert_key(ex: impl SqliteExecutor<'_>, key: &ApiKey) -> Sto
     .bind(opt_millis(key.deleted_at))
     .bind(json(&key.metadata, "metadata")?)
     .bind(opt_id(key.rotated_from))
+    .bind(opt_id(key.rotated_to))
     .execute(ex)
     .await
     .map_err(map_err)?;
@@ -196,7 +199,8 @@ pub(crate) async fn insert_key(ex: impl SqliteExecutor<'_>, key: &ApiKey) -> Sto
 pub(crate) async fn update_key(ex: impl SqliteExecutor<'_>, key: &ApiKey) -> StoreResult<()> {
     sqlx::query(
         "UPDATE api_keys SET name = ?, scopes = ?, expires_at = ?, metadata = ?, \
-         revoked_at = ?, deleted_at = ?, updated_at = ? WHERE workspace_id = ? AND id = ?",
+         revoked_at = ?, deleted_at = ?, rotated_to = ?, updated_at = ? \
+         WHERE workspace_id = ? AND id = ?",
     )
     .bind(&key.name)
     .bind(json(&key.scopes, "scopes")?)
@@ -204,6 +208,7 @@ pub(crate) async fn update_key(ex: impl SqliteExecutor<'_>, key: &ApiKey) -> Sto
     .bind(json(&key.metadata, "metadata")?)
     .bind(opt_millis(key.revoked_at))
     .bind(opt_millis(key.deleted_at))
+    .bind(opt_id(key.rotated_to))
     .bind(millis(key.updated_at))
     .bind(id(key.workspace_id))
     .bind(id(key.id))

@@ -28,7 +28,7 @@ pub(crate) const MEMBERSHIP_COLUMNS: &str =
     "m.workspace_id, m.user_id, m.role, m.scopes, m.created_at AS m_created_at";
 pub(crate) const KEY_COLUMNS: &str = "id, workspace_id, name, key_prefix, hash, scopes, \
      creator_role, creator_scopes, created_by, created_at, updated_at, expires_at, \
-     last_used_at, revoked_at, deleted_at, metadata, rotated_from";
+     last_used_at, revoked_at, deleted_at, metadata, rotated_from, rotated_to";
 pub(crate) const AUDIT_COLUMNS: &str = "id, workspace_id, at, actor_type, actor_id, action, \
      target_type, target_id, ip, user_agent, details";
 pub(crate) const SERVICE_TOKEN_COLUMNS: &str =
@@ -190,6 +190,7 @@ pub(crate) fn key_from_row(row: &SqliteRow) -> StoreResult<ApiKey> {
         deleted_at: get_opt_time(row, "deleted_at")?,
         metadata,
         rotated_from: get_opt_id(row, "rotated_from")?,
+        rotated_to: get_opt_id(row, "rotated_to")?,
     })
 }
 

@@ -79,6 +79,7 @@ pub fn key_at(workspace_id: Uuid, created_by: Uuid, name: &str, created_at: Time
         deleted_at: None,
         metadata: JsonObject::new(),
         rotated_from: None,
+        rotated_to: None,
     }
 }
 

@@ -272,3 +272,67 @@ pub fn keys_path(workspace_id: Uuid) -> String {
 pub fn key_path(workspace_id: Uuid, key_id: &str) -> String {
     format!("/api/v1/workspaces/{workspace_id}/api-keys/{key_id}")
 }
+
+pub fn members_path(workspace_id: Uuid) -> String {
+    format!("/api/v1/workspaces/{workspace_id}/members")
+}
+
+pub fn member_path(workspace_id: Uuid, user_id: Uuid) -> String {
+    format!("/api/v1/workspaces/{workspace_id}/members/{user_id}")
+}
+
+impl TestApp {
+    /// The id of the key a secret belongs to, as `users/current` reports it.
+    pub async fn key_id(&self, secret: &str) -> String {
+        let me = self.get("/api/v1/users/current", secret).await;
+        assert_eq!(me.status, StatusCode::OK, "{}", me.text);
+        me.body["auth"]["key_id"].as_str().unwrap().to_owned()
+    }
+
+    /// Turns `members_can_create_keys` on or off through the owner's full-access key.
+    pub async fn set_members_can_create_keys(&self, owner: &Owner, on: bool) {
+        let r = self
+            .patch(
+                &format!("/api/v1/workspaces/{}", owner.workspace_id),
+                &owner.key,
+                serde_json::json!({ "members_can_create_keys": on }),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    }
+
+    /// A key minted over HTTP by the owner with exactly `scopes`; returns its secret.
+    pub async fn scoped_key(&self, owner: &Owner, scopes: &[&str]) -> String {
+        let r = self
+            .create_key(
+                owner,
+                serde_json::json!({"name": "scoped", "scopes": scopes}),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+        r.body["key"].as_str().unwrap().to_owned()
+    }
+}
+
+/// One request of a table-driven attack: method, path and optional JSON body.
+pub type Attempt = (Method, String, Option<Value>);
+
+impl TestApp {
+    /// Sends every attempt with `bearer` and asserts each one gets `status` with `code`.
+    pub async fn assert_each_refused(
+        &self,
+        bearer: &str,
+        attempts: impl IntoIterator<Item = Attempt>,
+        (status, code): (StatusCode, &str),
+    ) {
+        for (method, path, body) in attempts {
+            let r = self.call(method.clone(), &path, Some(bearer), body).await;
+            assert_eq!(
+                (r.status, r.code()),
+                (status, code),
+                "{method} {path}: {}",
+                r.text
+            );
+        }
+    }
+}
