@@ -160,11 +160,13 @@ pub fn path_id(raw: &str) -> Result<Uuid, ApiError> {
     Uuid::parse_str(raw).map_err(|_| ApiError(Error::NotFound))
 }
 
+/// The peer's address; an IPv4 client of a dual-stack listener (`::ffff:a.b.c.d`) is shown
+/// as the IPv4 address it is, in audit events as in the failure limit.
 pub fn client_ip(parts: &Parts) -> IpAddr {
     parts
         .extensions
         .get::<ConnectInfo<SocketAddr>>()
-        .map(|c| c.0.ip())
+        .map(|c| c.0.ip().to_canonical())
         .unwrap_or(IpAddr::V4(Ipv4Addr::LOCALHOST))
 }
 

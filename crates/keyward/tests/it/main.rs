@@ -5,6 +5,7 @@
 
 mod errors;
 mod hardening;
+mod http_edge;
 mod key_lifecycle;
 mod last_used;
 mod operations;
