@@ -8,6 +8,7 @@ mod hardening;
 mod http_edge;
 mod key_lifecycle;
 mod last_used;
+mod metrics;
 mod operations;
 mod process;
 mod roles_and_scopes;

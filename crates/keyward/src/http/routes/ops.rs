@@ -42,7 +42,7 @@ async fn metrics(State(s): State<AppState>) -> Response {
     (
         [(
             header::CONTENT_TYPE,
-            "text/plain; version=0.0.4; charset=utf-8",
+            crate::http::metrics::Metrics::CONTENT_TYPE,
         )],
         s.metrics.render(),
     )
