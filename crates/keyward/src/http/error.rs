@@ -77,6 +77,17 @@ pub fn payload_too_large() -> Response {
     )
 }
 
+/// A known path with a method it does not take. The method is not named: it is the
+/// client's input, and may be anything.
+pub fn method_not_allowed() -> Response {
+    envelope(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+        "this path does not take this method; the Allow header lists those it takes".into(),
+        None,
+    )
+}
+
 pub fn unsupported_media_type() -> Response {
     envelope(
         StatusCode::UNSUPPORTED_MEDIA_TYPE,

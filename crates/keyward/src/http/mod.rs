@@ -1,6 +1,7 @@
 //! The HTTP API: shared state, the router that merges every resource's routes, and the
 //! middleware stack (request id, metrics, panic guard, tracing).
 
+pub mod body;
 pub mod dto;
 pub mod error;
 pub mod extract;
@@ -67,9 +68,8 @@ pub fn router(state: AppState) -> Router {
     let metrics = state.metrics.clone();
     api.merge(routes::ops::router(openapi))
         .fallback(|| async { ApiError(keyward_core::Error::NotFound).into_response() })
-        .method_not_allowed_fallback(|| async {
-            ApiError(keyward_core::Error::NotFound).into_response()
-        })
+        // axum adds the `Allow` header to what this returns.
+        .method_not_allowed_fallback(|| async { error::method_not_allowed() })
         .with_state(state)
         .layer(axum::middleware::from_fn_with_state(
             metrics,
