@@ -9,6 +9,7 @@ mod http_edge;
 mod key_lifecycle;
 mod last_used;
 mod metrics;
+mod no_echo;
 mod operations;
 mod process;
 mod roles_and_scopes;
