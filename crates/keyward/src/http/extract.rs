@@ -6,11 +6,12 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use axum::extract::{ConnectInfo, FromRequestParts};
 use axum::http::request::Parts;
 use axum::http::{header, Method};
-use keyward_core::service::{Caller, RequestMeta};
+use keyward_core::service::{Caller, RequestMeta, Via};
 use keyward_core::Error;
 use serde::de::DeserializeOwned;
 use uuid::Uuid;
 
+use super::access_log::{Credential, CredentialSlot};
 use super::error::ApiError;
 use super::AppState;
 
@@ -143,7 +144,18 @@ impl FromRequestParts<AppState> for Auth {
         if matches!(result, Err(Error::Unauthorized { token_sent: true })) {
             state.limiter.record_failure(ip);
         }
-        result.map(Auth).map_err(ApiError)
+        let caller = result.map_err(ApiError)?;
+        let credential = match &caller.via {
+            Via::ApiKey(key) => Some(Credential::ApiKey(key.id)),
+            Via::Session(_) => Some(Credential::Session {
+                user_id: caller.user.id,
+            }),
+            Via::System => None,
+        };
+        if let Some(credential) = credential {
+            CredentialSlot::record(parts, credential);
+        }
+        Ok(Auth(caller))
     }
 }
 

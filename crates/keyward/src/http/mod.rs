@@ -1,6 +1,7 @@
 //! The HTTP API: shared state, the router that merges every resource's routes, and the
-//! middleware stack (request id, metrics, panic guard, tracing).
+//! middleware stack (request id, request log, metrics, panic guard).
 
+pub mod access_log;
 pub mod body;
 pub mod dto;
 pub mod error;
@@ -71,12 +72,14 @@ pub fn router(state: AppState) -> Router {
         // axum adds the `Allow` header to what this returns.
         .method_not_allowed_fallback(|| async { error::method_not_allowed() })
         .with_state(state)
+        // Innermost first: a panic becomes a 500 that metrics and the request log then see.
+        .layer(tower_http::catch_panic::CatchPanicLayer::custom(|_| {
+            ApiError(keyward_core::Error::Internal("handler panicked".into())).into_response()
+        }))
         .layer(axum::middleware::from_fn_with_state(
             metrics,
             metrics::track,
         ))
-        .layer(tower_http::catch_panic::CatchPanicLayer::custom(|_| {
-            ApiError(keyward_core::Error::Internal("handler panicked".into())).into_response()
-        }))
+        .layer(axum::middleware::from_fn(access_log::log_request))
         .layer(axum::middleware::from_fn(request_id::assign))
 }

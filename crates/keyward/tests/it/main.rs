@@ -12,6 +12,7 @@ mod metrics;
 mod no_echo;
 mod operations;
 mod process;
+mod request_logs;
 mod roles_and_scopes;
 mod roles_members;
 mod secrets;

@@ -8,6 +8,7 @@ use keyward_core::Error;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+use crate::http::access_log::{Credential, CredentialSlot};
 use crate::http::dto::{VerifiedKey, VerifyIn, VerifyOut};
 use crate::http::error::{ApiError, ApiResult, ErrorBody};
 use crate::http::extract::{bearer, client_ip, JsonBody};
@@ -33,11 +34,10 @@ impl axum::extract::FromRequestParts<AppState> for ServiceAuth {
             return Err(ApiError(Error::RateLimited { retry_after_secs }));
         }
         let result = match bearer(parts) {
-            Some(Ok(token)) => state
-                .service
-                .authenticate_service(token)
-                .await
-                .map(|_| ServiceAuth),
+            Some(Ok(token)) => state.service.authenticate_service(token).await.map(|t| {
+                CredentialSlot::record(parts, Credential::ServiceToken(t.id));
+                ServiceAuth
+            }),
             Some(Err(())) => Err(Error::Unauthorized { token_sent: true }),
             None => Err(Error::Unauthorized { token_sent: false }),
         };
