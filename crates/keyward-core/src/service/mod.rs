@@ -16,7 +16,7 @@ use base64::Engine;
 use uuid::Uuid;
 
 pub use accounts::{NewUser, WhoAmI};
-pub use audit::AuditFilter;
+pub use audit::{AuditFilter, ACTIONS};
 pub use keys::{CreatedKey, KeyFilter, KeyPatch, NewKey};
 pub use members::{MemberPatch, NewMember};
 pub use principal::{Caller, Principal, RequestMeta, Via};

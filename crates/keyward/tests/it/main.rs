@@ -10,6 +10,7 @@ mod key_lifecycle;
 mod last_used;
 mod metrics;
 mod no_echo;
+mod openapi;
 mod operations;
 mod process;
 mod request_logs;
