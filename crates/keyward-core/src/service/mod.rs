@@ -16,12 +16,15 @@ use base64::Engine;
 use uuid::Uuid;
 
 pub use accounts::{NewUser, WhoAmI};
-pub use audit::{AuditFilter, ACTIONS};
+pub use audit::AuditFilter;
 pub use keys::{CreatedKey, KeyFilter, KeyPatch, NewKey};
 pub use members::{MemberPatch, NewMember};
 pub use principal::{Caller, Principal, RequestMeta, Via};
 pub use rotation::Rotation;
 pub use workspaces::WorkspacePatch;
+
+/// Every audit action, for the API's schema of `action`.
+pub use audit::ACTIONS;
 
 use crate::error::{Error, Result};
 use crate::key_format::KeyPrefix;
