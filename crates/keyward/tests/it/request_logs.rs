@@ -36,8 +36,20 @@ fn admin_json(dir: &Path, args: &[&str], stdin: &str) -> Value {
     serde_json::from_slice(&out.stdout).unwrap()
 }
 
-/// An owner's key (`id`, `workspace_id`, `key`) and a service token (`id`, `token`).
+/// An owner's key (`id`, `workspace_id`, `key`) and a service token (`id`, `token`), in a
+/// database made by `keyward migrate` (admin commands never create one).
 fn bootstrap(dir: &Path) -> (Value, Value) {
+    let migrated = Command::new(BIN)
+        .args(["migrate", "--data-dir"])
+        .arg(dir)
+        .env("RUST_LOG", "warn")
+        .output()
+        .unwrap();
+    assert!(
+        migrated.status.success(),
+        "{}",
+        String::from_utf8_lossy(&migrated.stderr)
+    );
     let user = [
         "admin",
         "user",
