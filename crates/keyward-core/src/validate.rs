@@ -114,8 +114,9 @@ pub fn scopes(field: &str, raw: &[String], catalog: &Catalog) -> Result<ScopeSet
                 parsed.push(scope);
                 continue;
             }
-            Some(_) => format!("unknown scope {s:?}; see GET /api/v1/scopes"),
-            // Not even scope-shaped (a pasted secret, say): say where, never echo it.
+            // Say where, never echo what: the item may be a pasted secret, and no error
+            // repeats a client's input (PRODUCT.md §7).
+            Some(_) => format!("item {i} is not in the scope catalog; see GET /api/v1/scopes"),
             None => format!("item {i} is not a scope; see GET /api/v1/scopes"),
         };
         return Err(FieldError::new(field, message));
@@ -191,6 +192,18 @@ mod tests {
         assert!(metadata("metadata", serde_json::json!({"team": "payments"})).is_ok());
         assert!(metadata("metadata", serde_json::json!(["not", "an", "object"])).is_err());
         assert!(metadata("metadata", serde_json::json!({"big": "x".repeat(4096)})).is_err());
+    }
+
+    #[test]
+    fn a_bad_scope_is_named_by_its_position_never_by_its_value() {
+        let catalog = Catalog::new(vec!["apps:read".into()]).unwrap_or_else(|e| panic!("{e}"));
+        for bad in ["zqx:read", "ZQX secret"] {
+            let raw = vec!["apps:read".to_owned(), bad.to_owned()];
+            let err = scopes("scopes", &raw, &catalog).err();
+            let message = err.map(|e| e.message).unwrap_or_default();
+            assert!(message.starts_with("item 1 "), "{message}");
+            assert!(!message.to_lowercase().contains("zqx"), "{message}");
+        }
     }
 
     #[test]

@@ -1,4 +1,7 @@
-//! Structured logs through `tracing`, as text or JSON (`log_format`). `RUST_LOG` sets levels.
+//! Structured logs through `tracing`, as text or JSON (`log_format`), on stderr. `RUST_LOG`
+//! sets levels.
+
+use std::io::IsTerminal;
 
 use tracing_subscriber::EnvFilter;
 
@@ -7,8 +10,12 @@ use crate::config::LogFormat;
 pub fn init(format: LogFormat) {
     let filter =
         EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn"));
+    // Colour codes only for a person at a terminal; in a file or a log collector they are
+    // noise that breaks grep. NO_COLOR (no-color.org) turns them off there too.
+    let colour = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(colour)
         .with_writer(std::io::stderr);
     let _ = match format {
         LogFormat::Json => builder.json().try_init(),

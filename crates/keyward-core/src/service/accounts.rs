@@ -155,7 +155,16 @@ impl Service {
     }
 
     /// `Authorization: Bearer <api key>` on the management API: the key must verify as valid.
+    /// A valid service token is a credential of the wrong kind: `403`, naming what this API
+    /// takes, and no failed authentication (it proves its holder is the operator).
     pub async fn authenticate_key(&self, presented: &str, meta: RequestMeta) -> Result<Caller> {
+        if presented.starts_with(SERVICE_TOKEN_PREFIX) {
+            self.authenticate_service(presented).await?;
+            return Err(Error::Forbidden(
+                "the management API takes an API key or a console session, not a service token"
+                    .into(),
+            ));
+        }
         let verdict = self.verifier.verify(presented, &[]).await?;
         let (VerifyCode::Valid, Some(key)) = (verdict.code, verdict.key) else {
             return Err(Error::Unauthorized { token_sent: true });
@@ -208,10 +217,20 @@ impl Service {
         })
     }
 
-    /// Only service tokens may call the verify API.
+    /// Only service tokens may call the verify API. A valid API key is a credential of the
+    /// wrong kind: `403`, naming what this API takes, and no failed authentication. Finding
+    /// that out is a verification like any other, so it counts as a use of the key.
     pub async fn authenticate_service(&self, presented: &str) -> Result<ServiceToken> {
         let unauthorized = Error::Unauthorized { token_sent: true };
-        if !presented.starts_with(SERVICE_TOKEN_PREFIX) || key_format::parse(presented).is_err() {
+        if !presented.starts_with(SERVICE_TOKEN_PREFIX) {
+            return match self.verifier.verify(presented, &[]).await?.code {
+                VerifyCode::Valid => Err(Error::Forbidden(
+                    "the verify API takes a service token (kwsvc_…), not an API key".into(),
+                )),
+                _ => Err(unauthorized),
+            };
+        }
+        if key_format::parse(presented).is_err() {
             return Err(unauthorized);
         }
         let hash = self.pepper.hash(presented);

@@ -36,7 +36,11 @@ impl Service {
         p.require("audit:read")?;
         if let Some(action) = filter.action.as_deref() {
             if !ACTIONS.contains(&action) {
-                return Err(Error::BadRequest(format!("unknown action {action:?}")));
+                // The list of what is accepted, never the value sent (PRODUCT.md §7).
+                return Err(Error::BadRequest(format!(
+                    "action must be one of {}",
+                    ACTIONS.join(", ")
+                )));
             }
         }
         let target_id = match filter.target_id.as_deref() {

@@ -23,6 +23,9 @@ pub use principal::{Caller, Principal, RequestMeta, Via};
 pub use rotation::Rotation;
 pub use workspaces::WorkspacePatch;
 
+/// Every audit action, for the API's schema of `action`.
+pub use audit::ACTIONS;
+
 use crate::error::{Error, Result};
 use crate::key_format::KeyPrefix;
 use crate::model::ApiKey;

@@ -111,7 +111,9 @@ pub struct RevokeIn {
 #[derive(Deserialize, ToSchema, Default)]
 #[serde(deny_unknown_fields)]
 pub struct RotateIn {
-    /// 0 (the default) revokes the old key at once; otherwise it expires after this long.
+    /// 0 (the default) revokes the old key at once; otherwise it expires after this long,
+    /// at most 7 days.
+    #[schema(minimum = 0, maximum = 604800)]
     pub grace_period_seconds: Option<u64>,
     /// The new key's expiry; by default it gets the old key's lifetime, counted from now.
     pub expires_at: Option<String>,
@@ -208,7 +210,7 @@ impl From<Member> for MemberOut {
 #[serde(deny_unknown_fields)]
 pub struct AddMemberIn {
     pub email: String,
-    /// `owner`, `admin` or `member`.
+    #[schema(value_type = Role)]
     pub role: String,
     pub scopes: Option<Vec<String>>,
 }
@@ -216,6 +218,7 @@ pub struct AddMemberIn {
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateMemberIn {
+    #[schema(value_type = Option<Role>)]
     pub role: Option<String>,
     /// `null` gives the member every product scope again.
     #[serde(default, deserialize_with = "nullable")]
@@ -235,6 +238,7 @@ pub struct AuditEventOut {
     pub workspace_id: Uuid,
     pub at: DateTime<Utc>,
     pub actor: AuditActor,
+    #[schema(schema_with = crate::http::openapi::audit_action)]
     pub action: String,
     pub target: AuditTarget,
     pub ip: Option<String>,

@@ -35,12 +35,38 @@ pub struct ErrorBody {
 
 #[derive(Serialize, utoipa::ToSchema)]
 pub struct ErrorDetail {
-    /// A stable machine-readable code, e.g. `not_found`.
+    #[schema(value_type = ErrorCode)]
     code: &'static str,
     message: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     details: Option<Vec<FieldDetail>>,
     request_id: String,
+}
+
+/// A stable, machine-readable error code (PRODUCT.md §7). The wire takes the code from
+/// the error itself; this enum gives the document the full list, and a test keeps the two
+/// in step.
+#[derive(Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+#[allow(dead_code)]
+pub enum ErrorCode {
+    BadRequest,
+    Unauthorized,
+    Forbidden,
+    InsufficientScope,
+    EmailUnverified,
+    PlanLimitReached,
+    CsrfFailed,
+    NotFound,
+    MethodNotAllowed,
+    KeyLimitReached,
+    Conflict,
+    PayloadTooLarge,
+    UnsupportedMediaType,
+    ValidationFailed,
+    RateLimited,
+    Internal,
+    Unavailable,
 }
 
 #[derive(Serialize, utoipa::ToSchema)]
@@ -73,6 +99,17 @@ pub fn payload_too_large() -> Response {
         StatusCode::PAYLOAD_TOO_LARGE,
         "payload_too_large",
         "the request body is larger than 64 KiB".into(),
+        None,
+    )
+}
+
+/// A known path with a method it does not take. The method is not named: it is the
+/// client's input, and may be anything.
+pub fn method_not_allowed() -> Response {
+    envelope(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+        "this path does not take this method; the Allow header lists those it takes".into(),
         None,
     )
 }
@@ -160,6 +197,55 @@ pub type ApiResult<T> = Result<T, ApiError>;
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn every_code_on_the_wire_is_listed_in_the_documents_error_code_enum() {
+        let listed: Vec<String> = match <ErrorCode as utoipa::PartialSchema>::schema() {
+            utoipa::openapi::RefOr::T(utoipa::openapi::schema::Schema::Object(o)) => o
+                .enum_values
+                .unwrap_or_default()
+                .iter()
+                .filter_map(|v| v.as_str().map(str::to_owned))
+                .collect(),
+            _ => panic!("ErrorCode is not an inline string enum"),
+        };
+        let domain = [
+            Error::BadRequest(String::new()),
+            Error::Unauthorized { token_sent: false },
+            Error::Forbidden(String::new()),
+            Error::InsufficientScope(String::new()),
+            Error::EmailUnverified,
+            Error::PlanLimitReached(String::new()),
+            Error::CsrfFailed,
+            Error::NotFound,
+            Error::KeyLimitReached(String::new()),
+            Error::Conflict(String::new()),
+            Error::Validation(vec![]),
+            Error::RateLimited {
+                retry_after_secs: 1,
+            },
+            Error::Unavailable,
+            Error::Internal(String::new()),
+        ];
+        let mut codes: Vec<String> = domain.iter().map(|e| e.code().to_owned()).collect();
+        for edge in [
+            payload_too_large(),
+            unsupported_media_type(),
+            method_not_allowed(),
+        ] {
+            let bytes = axum::body::to_bytes(edge.into_body(), 4096).await.unwrap();
+            let body: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
+            codes.push(body["error"]["code"].as_str().unwrap().to_owned());
+        }
+        for code in &codes {
+            assert!(listed.contains(code), "{code} is not in {listed:?}");
+        }
+        assert_eq!(
+            listed.len(),
+            codes.len(),
+            "{listed:?} lists codes nothing sends"
+        );
+    }
 
     #[tokio::test]
     async fn a_500_says_internal_and_hides_its_detail() {

@@ -1,142 +1,42 @@
 //! Extractors that turn a request into domain input, failing with the one error envelope:
-//! JSON bodies (64 KiB, JSON only), query strings, path ids and the authenticated caller.
+//! query strings, path ids and the authenticated caller (JSON bodies are in `body.rs`).
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 
-use axum::body::Bytes;
-use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Request};
+use axum::extract::{ConnectInfo, FromRequestParts};
 use axum::http::request::Parts;
 use axum::http::{header, Method};
-use axum::response::{IntoResponse, Response};
-use keyward_core::service::{Caller, RequestMeta};
+use keyward_core::service::{Caller, RequestMeta, Via};
 use keyward_core::Error;
 use serde::de::DeserializeOwned;
 use uuid::Uuid;
 
-use super::error::{payload_too_large, unsupported_media_type, ApiError};
+use super::access_log::{Credential, CredentialSlot};
+use super::error::ApiError;
 use super::AppState;
 
-pub const MAX_BODY_BYTES: usize = 64 * 1024;
+pub use super::body::{JsonBody, OptionalJsonBody, MAX_BODY_BYTES};
+
 pub const SESSION_COOKIE: &str = "keyward_session";
 
-/// A required JSON body.
-pub struct JsonBody<T>(pub T);
-
-/// A JSON body that may be left out entirely (revoke, rotate).
-pub struct OptionalJsonBody<T>(pub Option<T>);
-
-/// Body errors are responses, not `ApiError`s, because 413 and 415 exist only at this edge.
-pub struct BodyRejection(Box<Response>);
-
-impl IntoResponse for BodyRejection {
-    fn into_response(self) -> Response {
-        *self.0
-    }
-}
-
-impl From<ApiError> for BodyRejection {
-    fn from(e: ApiError) -> Self {
-        BodyRejection(Box::new(e.into_response()))
-    }
-}
-
-async fn read_body(req: Request) -> Result<Option<Bytes>, BodyRejection> {
-    let declared = req
-        .headers()
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<usize>().ok());
-    if declared.is_some_and(|n| n > MAX_BODY_BYTES) {
-        return Err(BodyRejection(Box::new(payload_too_large())));
-    }
-    let content_type = req
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned);
-    let bytes = axum::body::to_bytes(req.into_body(), MAX_BODY_BYTES)
-        .await
-        .map_err(|_| BodyRejection(Box::new(payload_too_large())))?;
-    if bytes.is_empty() {
-        return Ok(None);
-    }
-    if !content_type.as_deref().is_some_and(is_json) {
-        return Err(BodyRejection(Box::new(unsupported_media_type())));
-    }
-    Ok(Some(bytes))
-}
-
-fn is_json(content_type: &str) -> bool {
-    let essence = content_type
-        .split(';')
-        .next()
-        .unwrap_or("")
-        .trim()
-        .to_ascii_lowercase();
-    essence == "application/json"
-        || (essence.starts_with("application/") && essence.ends_with("+json"))
-}
-
-fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, BodyRejection> {
-    serde_json::from_slice(bytes).map_err(|e| {
-        // serde quotes offending values; a secret sent in the wrong field must not echo back.
-        let message = redact_quoted(&e.to_string());
-        BodyRejection::from(ApiError(Error::BadRequest(format!(
-            "invalid JSON body: {message}"
-        ))))
-    })
-}
-
-fn redact_quoted(message: &str) -> String {
-    let mut out = String::with_capacity(message.len());
-    let mut inside = false;
-    for c in message.chars() {
-        if c == '"' {
-            if inside {
-                out.push_str("…\"");
-            } else {
-                out.push('"');
-            }
-            inside = !inside;
-        } else if !inside {
-            out.push(c);
-        }
-    }
-    out
-}
-
-impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for JsonBody<T> {
-    type Rejection = BodyRejection;
-
-    async fn from_request(req: Request, _state: &S) -> Result<Self, Self::Rejection> {
-        match read_body(req).await? {
-            Some(bytes) => Ok(JsonBody(parse_json(&bytes)?)),
-            None => Err(ApiError(Error::BadRequest("a JSON body is required".into())).into()),
-        }
-    }
-}
-
-impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for OptionalJsonBody<T> {
-    type Rejection = BodyRejection;
-
-    async fn from_request(req: Request, _state: &S) -> Result<Self, Self::Rejection> {
-        match read_body(req).await? {
-            Some(bytes) => Ok(OptionalJsonBody(Some(parse_json(&bytes)?))),
-            None => Ok(OptionalJsonBody(None)),
-        }
-    }
-}
-
-/// A query string; unknown or ill-typed parameters are `400 bad_request`.
+/// A query string; unknown or ill-typed parameters are `400 bad_request`, said in fixed
+/// words: serde's messages would repeat the parameter's name or value.
 pub struct QueryParams<T>(pub T);
 
 impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for QueryParams<T> {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        axum::extract::Query::<T>::try_from_uri(&parts.uri)
-            .map(|q| QueryParams(q.0))
-            .map_err(|e| ApiError(Error::BadRequest(redact_quoted(&e.body_text()))))
+        serde_urlencoded::from_str::<T>(parts.uri.query().unwrap_or_default())
+            .map(QueryParams)
+            .map_err(|e| {
+                let message = if e.to_string().starts_with("unknown field") {
+                    "the query string has a parameter this endpoint does not take; see /api/v1/openapi.json"
+                } else {
+                    "a query parameter has a value of the wrong type"
+                };
+                ApiError(Error::BadRequest(message.into()))
+            })
     }
 }
 
@@ -160,11 +60,13 @@ pub fn path_id(raw: &str) -> Result<Uuid, ApiError> {
     Uuid::parse_str(raw).map_err(|_| ApiError(Error::NotFound))
 }
 
+/// The peer's address; an IPv4 client of a dual-stack listener (`::ffff:a.b.c.d`) is shown
+/// as the IPv4 address it is, in audit events as in the failure limit.
 pub fn client_ip(parts: &Parts) -> IpAddr {
     parts
         .extensions
         .get::<ConnectInfo<SocketAddr>>()
-        .map(|c| c.0.ip())
+        .map(|c| c.0.ip().to_canonical())
         .unwrap_or(IpAddr::V4(Ipv4Addr::LOCALHOST))
 }
 
@@ -242,7 +144,18 @@ impl FromRequestParts<AppState> for Auth {
         if matches!(result, Err(Error::Unauthorized { token_sent: true })) {
             state.limiter.record_failure(ip);
         }
-        result.map(Auth).map_err(ApiError)
+        let caller = result.map_err(ApiError)?;
+        let credential = match &caller.via {
+            Via::ApiKey(key) => Some(Credential::ApiKey(key.id)),
+            Via::Session(_) => Some(Credential::Session {
+                user_id: caller.user.id,
+            }),
+            Via::System => None,
+        };
+        if let Some(credential) = credential {
+            CredentialSlot::record(parts, credential);
+        }
+        Ok(Auth(caller))
     }
 }
 

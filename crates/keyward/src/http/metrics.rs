@@ -1,11 +1,16 @@
-//! Prometheus metrics: requests by route and status, a latency histogram, verifications by
-//! code, and `last_used_at` batch writes. Each server has its own registry, so servers in one
-//! process (as in tests) never mix their counts.
+//! Prometheus metrics, written as OpenMetrics text: requests by method, route and status, a
+//! latency histogram, verifications by code, and `last_used_at` batch writes. Each server has
+//! its own registry, so servers in one process (as in tests) never mix their counts.
+//!
+//! Every label takes its value from a fixed set: a series lives for the life of the process,
+//! so a label copied from the request (a method name, a path) would let any client grow
+//! memory and the scrape without bound.
 
 use std::sync::Arc;
 use std::time::Instant;
 
 use axum::extract::{MatchedPath, Request, State};
+use axum::http::Method;
 use axum::middleware::Next;
 use axum::response::Response;
 use prometheus_client::encoding::EncodeLabelSet;
@@ -16,7 +21,7 @@ use prometheus_client::registry::Registry;
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct RequestLabels {
-    pub method: String,
+    pub method: &'static str,
     pub route: String,
     pub status: u16,
 }
@@ -84,6 +89,11 @@ impl Metrics {
         }
     }
 
+    /// The content type of what [`Metrics::render`] writes: prometheus-client's text
+    /// encoder writes OpenMetrics, ending with `# EOF`.
+    pub const CONTENT_TYPE: &'static str =
+        "application/openmetrics-text; version=1.0.0; charset=utf-8";
+
     pub fn render(&self) -> String {
         let mut out = String::new();
         if prometheus_client::encoding::text::encode(&mut out, &self.registry).is_err() {
@@ -99,15 +109,37 @@ impl Default for Metrics {
     }
 }
 
-/// Counts each request under its route template, never its concrete path, so ids do not
-/// explode the label space.
-pub async fn track(State(metrics): State<Arc<Metrics>>, request: Request, next: Next) -> Response {
-    let route = request
+/// The label of a method: one of the standard methods, or `other` for anything else.
+pub fn method_label(method: &Method) -> &'static str {
+    match *method {
+        Method::GET => "GET",
+        Method::HEAD => "HEAD",
+        Method::POST => "POST",
+        Method::PUT => "PUT",
+        Method::PATCH => "PATCH",
+        Method::DELETE => "DELETE",
+        Method::OPTIONS => "OPTIONS",
+        Method::CONNECT => "CONNECT",
+        Method::TRACE => "TRACE",
+        _ => "other",
+    }
+}
+
+/// The label of a route: its template (never the concrete path, which holds ids), or
+/// `unmatched` for every path no route takes.
+pub fn route_label(request: &Request) -> String {
+    request
         .extensions()
         .get::<MatchedPath>()
-        .map(|p| p.as_str().to_owned())
-        .unwrap_or_else(|| "unmatched".to_owned());
-    let method = request.method().to_string();
+        .map_or_else(|| UNMATCHED.to_owned(), |p| p.as_str().to_owned())
+}
+
+pub const UNMATCHED: &str = "unmatched";
+
+/// Counts each request under its method and route labels.
+pub async fn track(State(metrics): State<Arc<Metrics>>, request: Request, next: Next) -> Response {
+    let route = route_label(&request);
+    let method = method_label(request.method());
     let started = Instant::now();
     let response = next.run(request).await;
     let status = response.status().as_u16();
@@ -126,4 +158,20 @@ pub async fn track(State(metrics): State<Arc<Metrics>>, request: Request, next: 
         })
         .inc();
     response
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn standard_methods_keep_their_name_and_every_other_method_is_other() {
+        assert_eq!(method_label(&Method::PATCH), "PATCH");
+        let long = "X".repeat(60_000);
+        for raw in ["get", "PROPFIND", "ZQX", long.as_str()] {
+            let method = Method::from_bytes(raw.as_bytes()).unwrap();
+            assert_eq!(method_label(&method), "other", "{}", &raw[..3]);
+        }
+    }
 }

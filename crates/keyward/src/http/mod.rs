@@ -1,10 +1,13 @@
 //! The HTTP API: shared state, the router that merges every resource's routes, and the
-//! middleware stack (request id, metrics, panic guard, tracing).
+//! middleware stack (request id, request log, metrics, panic guard).
 
+pub mod access_log;
+pub mod body;
 pub mod dto;
 pub mod error;
 pub mod extract;
 pub mod metrics;
+pub mod openapi;
 pub mod rate_limit;
 pub mod request_id;
 pub mod routes;
@@ -14,7 +17,6 @@ use std::sync::Arc;
 use axum::response::IntoResponse;
 use axum::Router;
 use keyward_core::Service;
-use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
 
@@ -29,54 +31,35 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
 }
 
-#[derive(OpenApi)]
-#[openapi(
-    info(title = "keyward", description = "Self-hosted API key service: manage and verify API keys."),
-    modifiers(&SecuritySchemes),
-    security(("bearer" = [])),
-    tags((name = "api-keys"), (name = "workspaces"), (name = "members"), (name = "audit"), (name = "users"),
-         (name = "scopes"), (name = "verify"))
-)]
-struct ApiDoc;
-
-struct SecuritySchemes;
-
-impl utoipa::Modify for SecuritySchemes {
-    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
-        let components = openapi.components.get_or_insert_with(Default::default);
-        let bearer =
-            || SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build());
-        components.add_security_scheme("bearer", bearer());
-        components.add_security_scheme("service_token", bearer());
-    }
-}
-
 /// The API router and the OpenAPI document, both built from the same route declarations so
 /// that the document cannot drift from the code.
 pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
-    OpenApiRouter::with_openapi(ApiDoc::openapi())
+    OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
         .merge(routes::keys::router())
+        .merge(routes::keys_alias::router())
         .merge(routes::workspaces::router())
         .merge(routes::account::router())
         .merge(routes::verify::router())
+        .merge(routes::ops::router())
         .split_for_parts()
 }
 
 pub fn router(state: AppState) -> Router {
     let (api, openapi) = api();
     let metrics = state.metrics.clone();
-    api.merge(routes::ops::router(openapi))
+    api.layer(axum::Extension(Arc::new(openapi)))
         .fallback(|| async { ApiError(keyward_core::Error::NotFound).into_response() })
-        .method_not_allowed_fallback(|| async {
-            ApiError(keyward_core::Error::NotFound).into_response()
-        })
+        // axum adds the `Allow` header to what this returns.
+        .method_not_allowed_fallback(|| async { error::method_not_allowed() })
         .with_state(state)
+        // Innermost first: a panic becomes a 500 that metrics and the request log then see.
+        .layer(tower_http::catch_panic::CatchPanicLayer::custom(|_| {
+            ApiError(keyward_core::Error::Internal("handler panicked".into())).into_response()
+        }))
         .layer(axum::middleware::from_fn_with_state(
             metrics,
             metrics::track,
         ))
-        .layer(tower_http::catch_panic::CatchPanicLayer::custom(|_| {
-            ApiError(keyward_core::Error::Internal("handler panicked".into())).into_response()
-        }))
+        .layer(axum::middleware::from_fn(access_log::log_request))
         .layer(axum::middleware::from_fn(request_id::assign))
 }

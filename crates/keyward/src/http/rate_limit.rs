@@ -6,7 +6,7 @@
 //! keep serving as an oracle for guesses.
 
 use std::collections::HashMap;
-use std::net::{IpAddr, Ipv6Addr};
+use std::net::{IpAddr, Ipv4Addr};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -15,7 +15,6 @@ const WINDOW: Duration = Duration::from_secs(60);
 /// since pruning walks the map), and clients still untracked share one overflow slot, so
 /// memory stays bounded whatever an attacker does.
 const MAX_TRACKED: usize = 100_000;
-const OVERFLOW: IpAddr = IpAddr::V6(Ipv6Addr::UNSPECIFIED);
 
 #[derive(Debug)]
 pub struct FailureLimiter {
@@ -24,18 +23,28 @@ pub struct FailureLimiter {
     windows: Mutex<Windows>,
 }
 
+/// Whose failures a counter holds. The overflow slot is a variant of its own rather than
+/// a reserved address, so that no real client can ever land in it by accident.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+enum Slot {
+    V4(Ipv4Addr),
+    /// The upper 64 bits of an IPv6 address.
+    V6Net(u64),
+    Overflow,
+}
+
 #[derive(Debug)]
 struct Windows {
-    by_client: HashMap<IpAddr, (Instant, u32)>,
+    by_client: HashMap<Slot, (Instant, u32)>,
     last_prune: Instant,
 }
 
 impl Windows {
     /// The slot a client's failures count in: its own, or the overflow slot when full.
-    fn slot(&self, ip: IpAddr) -> IpAddr {
+    fn slot(&self, ip: IpAddr) -> Slot {
         let key = client_key(ip);
         if self.by_client.len() >= MAX_TRACKED && !self.by_client.contains_key(&key) {
-            OVERFLOW
+            Slot::Overflow
         } else {
             key
         }
@@ -43,15 +52,14 @@ impl Windows {
 }
 
 /// One IPv4 address, or one IPv6 /64: a single host usually controls a whole /64 and could
-/// otherwise rotate addresses past the limit.
-fn client_key(ip: IpAddr) -> IpAddr {
+/// otherwise rotate addresses past the limit. A dual-stack listener (`[::]`) sees IPv4
+/// clients as `::ffff:a.b.c.d`; those are unmapped first, or every IPv4 client would fall
+/// into the same /64 (`::/64`, shared with `::1`) and one of them could lock out all.
+fn client_key(ip: IpAddr) -> Slot {
+    let ip = ip.to_canonical();
     match ip {
-        IpAddr::V4(_) => ip,
-        IpAddr::V6(v6) => {
-            let mut segments = v6.segments();
-            segments[4..].fill(0);
-            IpAddr::V6(segments.into())
-        }
+        IpAddr::V4(v4) => Slot::V4(v4),
+        IpAddr::V6(v6) => Slot::V6Net((v6.to_bits() >> 64) as u64),
     }
 }
 
@@ -124,6 +132,41 @@ mod tests {
         limiter.record_failure(ip("2001:db8:1:2:ffff::9"));
         assert!(limiter.blocked(ip("2001:db8:1:2::77")).is_some());
         assert!(limiter.blocked(ip("2001:db8:1:3::1")).is_none());
+    }
+
+    #[test]
+    fn an_ipv4_mapped_ipv6_address_counts_as_that_ipv4_address() {
+        assert_eq!(
+            client_key(ip("::ffff:10.0.0.1")),
+            client_key(ip("10.0.0.1"))
+        );
+        assert_ne!(
+            client_key(ip("::ffff:10.0.0.1")),
+            client_key(ip("::ffff:10.0.0.2"))
+        );
+        assert_ne!(client_key(ip("::ffff:10.0.0.1")), client_key(ip("::1")));
+    }
+
+    #[test]
+    fn a_mapped_ipv4_client_over_its_limit_does_not_block_other_ipv4_or_ipv6_clients() {
+        let limiter = FailureLimiter::new(2);
+        limiter.record_failure(ip("::ffff:192.0.2.7"));
+        limiter.record_failure(ip("::ffff:192.0.2.7"));
+        assert!(limiter.blocked(ip("::ffff:192.0.2.7")).is_some());
+        assert!(limiter.blocked(ip("192.0.2.7")).is_some(), "same client");
+        assert!(limiter.blocked(ip("::ffff:192.0.2.8")).is_none());
+        assert!(limiter.blocked(ip("::1")).is_none());
+    }
+
+    #[test]
+    fn no_client_shares_the_overflow_slot_while_the_map_has_room() {
+        for addr in ["::", "::1", "0.0.0.0", "::ffff:0.0.0.0", "255.255.255.255"] {
+            assert_ne!(client_key(ip(addr)), Slot::Overflow, "{addr}");
+        }
+        let limiter = FailureLimiter::new(1);
+        limiter.record_failure(ip("::"));
+        assert!(limiter.blocked(ip("::")).is_some());
+        assert!(limiter.blocked(ip("127.0.0.1")).is_none());
     }
 
     #[test]

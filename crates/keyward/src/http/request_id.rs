@@ -10,7 +10,9 @@ use super::error::REQUEST_ID;
 
 pub async fn assign(request: Request, next: Next) -> Response {
     let id = uuid::Uuid::now_v7().simple().to_string();
-    let span = tracing::info_span!("request", request_id = %id, method = %request.method(), path = %request.uri().path());
+    // The route template, never the raw path: paths hold workspace and key ids.
+    let route = super::metrics::route_label(&request);
+    let span = tracing::info_span!("request", request_id = %id, route = %route);
     let mut response =
         tracing::Instrument::instrument(REQUEST_ID.scope(id.clone(), next.run(request)), span)
             .await;

@@ -5,12 +5,17 @@
 
 mod errors;
 mod hardening;
+mod http_edge;
 mod key_lifecycle;
 mod key_rules;
 mod last_used;
 mod member_rules;
+mod metrics;
+mod no_echo;
+mod openapi;
 mod operations;
 mod process;
+mod request_logs;
 mod roles_and_scopes;
 mod roles_members;
 mod rotation_rules;

@@ -173,7 +173,10 @@ async fn metrics_count_requests_by_route_template_and_verifications_by_code() {
     let r = app.call(Method::GET, "/metrics", None, None).await;
     assert_eq!(r.status, StatusCode::OK);
     let content_type = r.headers["content-type"].to_str().unwrap();
-    assert!(content_type.starts_with("text/plain"), "{content_type}");
+    assert!(
+        content_type.starts_with("application/openmetrics-text"),
+        "{content_type}"
+    );
     let text = &r.text;
     assert!(
         text.contains("# TYPE keyward_http_requests counter"),

@@ -139,7 +139,11 @@ async fn verify_needs_a_service_token_and_a_key_is_not_one() {
     let app = TestApp::spawn().await;
     let owner = app.owner().await;
     let with_key = app.verify(&owner.key, &owner.key, None).await;
-    assert_eq!(with_key.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        with_key.status,
+        StatusCode::FORBIDDEN,
+        "a valid credential of the wrong kind"
+    );
     let anonymous = app
         .call(
             reqwest::Method::POST,

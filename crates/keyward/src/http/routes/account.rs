@@ -10,8 +10,9 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::http::dto::{AuditEventOut, AuditQueryIn, CurrentOut, ScopeOut};
-use crate::http::error::{ApiResult, ErrorBody};
+use crate::http::error::ApiResult;
 use crate::http::extract::{path_id, workspace_hint, Auth, PathParams, QueryParams};
+use crate::http::openapi::{audit_action, AuthErrors, BadRequest, NotFound};
 use crate::http::AppState;
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -21,9 +22,13 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(audit_events))
 }
 
-/// Who is calling: the user, the current workspace and role, and how they authenticated.
-#[utoipa::path(get, path = "/api/v1/users/current", tag = "users",
-    responses((status = 200, body = CurrentOut), (status = 401, body = ErrorBody)))]
+/// Who is calling.
+///
+/// The user, the current workspace and role, and how the caller authenticated: by session,
+/// or by API key (with its id, display prefix and the scopes it holds).
+#[utoipa::path(get, path = "/api/v1/users/current", tag = "users", operation_id = "get_current_user",
+    params(("X-Workspace-ID" = Option<uuid::Uuid>, Header, description = "A session's workspace")),
+    responses((status = 200, body = CurrentOut), BadRequest, AuthErrors))]
 async fn current_user(
     State(s): State<AppState>,
     Auth(caller): Auth,
@@ -37,9 +42,12 @@ async fn current_user(
     ))
 }
 
-/// The scope catalog: the operator's product scopes, then keyward's management scopes.
-#[utoipa::path(get, path = "/api/v1/scopes", tag = "scopes",
-    responses((status = 200, body = Vec<ScopeOut>), (status = 401, body = ErrorBody)))]
+/// List the scope catalog.
+///
+/// The operator's product scopes, then keyward's management scopes. A key can hold only
+/// scopes from this list, or `*` for full access.
+#[utoipa::path(get, path = "/api/v1/scopes", tag = "scopes", operation_id = "list_scopes",
+    responses((status = 200, body = Vec<ScopeOut>), AuthErrors))]
 async fn scopes(State(s): State<AppState>, Auth(_caller): Auth) -> Json<Vec<ScopeOut>> {
     let catalog = &s.service.settings().catalog;
     let product = catalog.product_scopes().iter().map(|n| ScopeOut {
@@ -53,11 +61,15 @@ async fn scopes(State(s): State<AppState>, Auth(_caller): Auth) -> Json<Vec<Scop
     Json(product.chain(management).collect())
 }
 
-/// The workspace's audit events, newest first; the next page is in the `Link` header.
+/// List a workspace's audit events.
+///
+/// Newest first, filtered by `action` and `target_id`. Pages hold `limit` events; the next
+/// page is in the `Link` header. Events are never deleted with their target, and never
+/// hold a secret.
 #[utoipa::path(get, path = "/api/v1/workspaces/{workspace_id}/audit-events", tag = "audit",
-    params(("workspace_id" = uuid::Uuid, Path,), ("action" = Option<String>, Query,), ("target_id" = Option<uuid::Uuid>, Query,),
-           ("limit" = Option<u32>, Query,), ("cursor" = Option<String>, Query,)),
-    responses((status = 200, body = Vec<AuditEventOut>), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
+    operation_id = "list_audit_events", params(("workspace_id" = uuid::Uuid, Path,), AuditQueryParams),
+    responses((status = 200, body = Vec<AuditEventOut>, headers(("Link" = String, description = "`<…>; rel=\"next\"`, when there is a next page"))),
+              BadRequest, NotFound, AuthErrors))]
 async fn audit_events(
     State(s): State<AppState>,
     Auth(caller): Auth,
@@ -85,4 +97,21 @@ async fn audit_events(
         }
     }
     Ok(response)
+}
+
+/// The query parameters of the audit log, for the OpenAPI document.
+#[derive(utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code)]
+struct AuditQueryParams {
+    /// Only events of this action.
+    #[param(schema_with = audit_action)]
+    action: Option<String>,
+    /// Only events about this object (a key, a member, the workspace).
+    target_id: Option<uuid::Uuid>,
+    /// Events per page.
+    #[param(minimum = 1, maximum = 200, default = 50)]
+    limit: Option<u32>,
+    /// From the previous page's `Link` header.
+    cursor: Option<String>,
 }

@@ -1,10 +1,11 @@
-//! `/workspaces/{workspace_id}/api-keys/...` and its alias `/api-keys/...`, which acts on the
-//! caller's current workspace. Both call the same inner functions.
+//! `/workspaces/{workspace_id}/api-keys/...`, and the inner functions it shares with its
+//! alias `/api-keys/...` (`keys_alias.rs`), which acts on the caller's current workspace.
 
 use axum::extract::State;
 use axum::http::{header, HeaderMap, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
+use keyward_core::model::KeyStatus;
 use keyward_core::service::{KeyFilter, KeyPatch, NewKey, Principal, Rotation};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -12,32 +13,37 @@ use utoipa_axum::routes;
 use crate::http::dto::{
     CreateKeyIn, CreatedKeyOut, KeyListQuery, KeyOut, RevokeIn, RotateIn, UpdateKeyIn,
 };
-use crate::http::error::{ApiResult, ErrorBody};
+use crate::http::error::ApiResult;
 use crate::http::extract::{
     path_id, workspace_hint, Auth, JsonBody, OptionalJsonBody, PathParams, QueryParams,
 };
+use crate::http::openapi::{AuthErrors, BadRequest, BodyErrors, Conflict, NotFound};
 use crate::http::AppState;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(list, create))
-        .routes(routes!(get, update, delete))
+        .routes(routes!(get, update, update_put, delete))
         .routes(routes!(revoke))
         .routes(routes!(rotate))
-        .routes(routes!(alias_list, alias_create))
-        .routes(routes!(alias_get, alias_update, alias_delete))
-        .routes(routes!(alias_revoke))
-        .routes(routes!(alias_rotate))
 }
 
-async fn in_workspace(state: &AppState, auth: Auth, workspace_id: &str) -> ApiResult<Principal> {
+pub(super) async fn in_workspace(
+    state: &AppState,
+    auth: Auth,
+    workspace_id: &str,
+) -> ApiResult<Principal> {
     Ok(state
         .service
         .principal(&auth.0, path_id(workspace_id)?)
         .await?)
 }
 
-async fn in_current(state: &AppState, auth: Auth, headers: &HeaderMap) -> ApiResult<Principal> {
+pub(super) async fn in_current(
+    state: &AppState,
+    auth: Auth,
+    headers: &HeaderMap,
+) -> ApiResult<Principal> {
     let id = state
         .service
         .current_workspace(&auth.0, workspace_hint(headers)?)
@@ -45,7 +51,7 @@ async fn in_current(state: &AppState, auth: Auth, headers: &HeaderMap) -> ApiRes
     Ok(state.service.principal(&auth.0, id).await?)
 }
 
-async fn list_in(
+pub(super) async fn list_in(
     state: &AppState,
     p: Principal,
     q: KeyListQuery,
@@ -73,7 +79,7 @@ async fn list_in(
     Ok(response)
 }
 
-async fn create_in(
+pub(super) async fn create_in(
     state: &AppState,
     p: Principal,
     body: CreateKeyIn,
@@ -92,7 +98,7 @@ async fn create_in(
     Ok((StatusCode::CREATED, Json(out)))
 }
 
-async fn update_in(
+pub(super) async fn update_in(
     state: &AppState,
     p: Principal,
     id: &str,
@@ -113,7 +119,7 @@ async fn update_in(
     ))
 }
 
-async fn rotate_in(
+pub(super) async fn rotate_in(
     state: &AppState,
     p: Principal,
     id: &str,
@@ -132,11 +138,15 @@ async fn rotate_in(
     Ok((StatusCode::CREATED, Json(out)))
 }
 
-/// List keys that are not deleted, newest first; the next page is in the `Link` header.
+/// List a workspace's keys.
+///
+/// The keys that are not deleted, newest first, filtered by `status`, `created_by` and `q`
+/// (name contains). Pages hold `limit` keys; the next page is in the `Link` header. A
+/// member limited to its own keys sees only those.
 #[utoipa::path(get, path = "/api/v1/workspaces/{workspace_id}/api-keys", tag = "api-keys",
-    params(("workspace_id" = uuid::Uuid, Path,), KeyListQueryParams),
-    responses((status = 200, body = Vec<KeyOut>, headers(("Link" = String, description = "rel=\"next\" page"))),
-              (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
+    operation_id = "list_keys", params(("workspace_id" = uuid::Uuid, Path,), KeyListQueryParams),
+    responses((status = 200, body = Vec<KeyOut>, headers(("Link" = String, description = "`<…>; rel=\"next\"`, when there is a next page"))),
+              BadRequest, NotFound, AuthErrors))]
 async fn list(
     State(s): State<AppState>,
     auth: Auth,
@@ -148,11 +158,15 @@ async fn list(
     list_in(&s, p, q, &uri).await
 }
 
-/// Create a key. The response holds the secret once; it cannot be retrieved again.
+/// Create a key.
+///
+/// The response holds the secret in `key`, this once: it cannot be retrieved again. Scopes
+/// default to what the caller holds, and can never exceed it. Past the plan's number of
+/// active keys it is `403 plan_limit_reached`; past the workspace's hard cap,
+/// `409 key_limit_reached`.
 #[utoipa::path(post, path = "/api/v1/workspaces/{workspace_id}/api-keys", tag = "api-keys",
-    params(("workspace_id" = uuid::Uuid, Path,)), request_body = CreateKeyIn,
-    responses((status = 201, body = CreatedKeyOut), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
-              (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+    operation_id = "create_key", params(("workspace_id" = uuid::Uuid, Path,)), request_body = CreateKeyIn,
+    responses((status = 201, body = CreatedKeyOut), BodyErrors, NotFound, Conflict, AuthErrors))]
 async fn create(
     State(s): State<AppState>,
     auth: Auth,
@@ -163,10 +177,13 @@ async fn create(
     create_in(&s, p, body).await
 }
 
-/// One key.
+/// Get one key.
+///
+/// The key object, without its secret. A key in another workspace, or deleted, is `404`
+/// like a missing one.
 #[utoipa::path(get, path = "/api/v1/workspaces/{workspace_id}/api-keys/{id}", tag = "api-keys",
-    params(("workspace_id" = uuid::Uuid, Path,), ("id" = uuid::Uuid, Path,)),
-    responses((status = 200, body = KeyOut), (status = 404, body = ErrorBody)))]
+    operation_id = "get_key", params(("workspace_id" = uuid::Uuid, Path,), ("id" = uuid::Uuid, Path,)),
+    responses((status = 200, body = KeyOut), NotFound, AuthErrors))]
 async fn get(
     State(s): State<AppState>,
     auth: Auth,
@@ -176,10 +193,13 @@ async fn get(
     Ok(Json(s.service.get_key(&p, path_id(&id)?).await?.into()))
 }
 
-/// Edit a key's name, scopes, expiry or metadata; takes effect at once.
-#[utoipa::path(method(patch, put), path = "/api/v1/workspaces/{workspace_id}/api-keys/{id}", tag = "api-keys",
-    params(("workspace_id" = uuid::Uuid, Path,), ("id" = uuid::Uuid, Path,)), request_body = UpdateKeyIn,
-    responses((status = 200, body = KeyOut), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+/// Edit a key.
+///
+/// Changes the name, scopes, expiry or metadata; fields left out stay as they are, and
+/// `expires_at: null` removes the expiry. The change takes effect at once, on every node.
+#[utoipa::path(patch, path = "/api/v1/workspaces/{workspace_id}/api-keys/{id}", tag = "api-keys",
+    operation_id = "update_key", params(("workspace_id" = uuid::Uuid, Path,), ("id" = uuid::Uuid, Path,)), request_body = UpdateKeyIn,
+    responses((status = 200, body = KeyOut), BodyErrors, NotFound, Conflict, AuthErrors))]
 async fn update(
     State(s): State<AppState>,
     auth: Auth,
@@ -190,10 +210,30 @@ async fn update(
     update_in(&s, p, &id, body).await
 }
 
-/// Revoke the key if it is active, and remove it from listings.
+/// Edit a key (PUT).
+///
+/// The same edit as PATCH, for clients that update with PUT: fields left out stay as
+/// they are.
+#[utoipa::path(put, path = "/api/v1/workspaces/{workspace_id}/api-keys/{id}", tag = "api-keys",
+    operation_id = "update_key_put", params(("workspace_id" = uuid::Uuid, Path,), ("id" = uuid::Uuid, Path,)), request_body = UpdateKeyIn,
+    responses((status = 200, body = KeyOut), BodyErrors, NotFound, Conflict, AuthErrors))]
+async fn update_put(
+    State(s): State<AppState>,
+    auth: Auth,
+    PathParams((wid, id)): PathParams<(String, String)>,
+    JsonBody(body): JsonBody<UpdateKeyIn>,
+) -> ApiResult<Json<KeyOut>> {
+    let p = in_workspace(&s, auth, &wid).await?;
+    update_in(&s, p, &id, body).await
+}
+
+/// Delete a key.
+///
+/// Revokes the key if it is active, then removes it from listings and lookups. Its audit
+/// trail stays.
 #[utoipa::path(delete, path = "/api/v1/workspaces/{workspace_id}/api-keys/{id}", tag = "api-keys",
-    params(("workspace_id" = uuid::Uuid, Path,), ("id" = uuid::Uuid, Path,)),
-    responses((status = 204), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+    operation_id = "delete_key", params(("workspace_id" = uuid::Uuid, Path,), ("id" = uuid::Uuid, Path,)),
+    responses((status = 204, description = "Deleted"), NotFound, AuthErrors))]
 async fn delete(
     State(s): State<AppState>,
     auth: Auth,
@@ -204,10 +244,13 @@ async fn delete(
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// Revoke a key; it stays listed with status `revoked`. Idempotent.
+/// Revoke a key.
+///
+/// The key stops working at once and stays listed with status `revoked`. Revoking again
+/// changes nothing. The body, with an optional `reason`, may be left out.
 #[utoipa::path(post, path = "/api/v1/workspaces/{workspace_id}/api-keys/{id}/revoke", tag = "api-keys",
-    params(("workspace_id" = uuid::Uuid, Path,), ("id" = uuid::Uuid, Path,)), request_body(content = Option<RevokeIn>),
-    responses((status = 200, body = KeyOut), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+    operation_id = "revoke_key", params(("workspace_id" = uuid::Uuid, Path,), ("id" = uuid::Uuid, Path,)), request_body(content = Option<RevokeIn>),
+    responses((status = 200, body = KeyOut), BodyErrors, NotFound, AuthErrors))]
 async fn revoke(
     State(s): State<AppState>,
     auth: Auth,
@@ -224,11 +267,14 @@ async fn revoke(
     ))
 }
 
-/// Mint a successor with the same name, scopes and metadata; the old key is revoked now, or
-/// expires after `grace_period_seconds`.
+/// Rotate a key.
+///
+/// Mints a successor with the same name, scopes and metadata, and returns it with its
+/// secret, once. The old key is revoked at once, or, with `grace_period_seconds`, keeps
+/// working until then. A key already rotated, or revoked, is `409`. The body may be left out.
 #[utoipa::path(post, path = "/api/v1/workspaces/{workspace_id}/api-keys/{id}/rotate", tag = "api-keys",
-    params(("workspace_id" = uuid::Uuid, Path,), ("id" = uuid::Uuid, Path,)), request_body(content = Option<RotateIn>),
-    responses((status = 201, body = CreatedKeyOut), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+    operation_id = "rotate_key", params(("workspace_id" = uuid::Uuid, Path,), ("id" = uuid::Uuid, Path,)), request_body(content = Option<RotateIn>),
+    responses((status = 201, body = CreatedKeyOut), BodyErrors, NotFound, Conflict, AuthErrors))]
 async fn rotate(
     State(s): State<AppState>,
     auth: Auth,
@@ -239,120 +285,19 @@ async fn rotate(
     rotate_in(&s, p, &id, body).await
 }
 
-/// List the current workspace's keys (a key's own workspace, or a session's `X-Workspace-ID`).
-#[utoipa::path(get, path = "/api/v1/api-keys", tag = "api-keys", params(KeyListQueryParams),
-    responses((status = 200, body = Vec<KeyOut>), (status = 401, body = ErrorBody)))]
-async fn alias_list(
-    State(s): State<AppState>,
-    auth: Auth,
-    headers: HeaderMap,
-    QueryParams(q): QueryParams<KeyListQuery>,
-    uri: Uri,
-) -> ApiResult<Response> {
-    let p = in_current(&s, auth, &headers).await?;
-    list_in(&s, p, q, &uri).await
-}
-
-/// Create a key in the current workspace.
-#[utoipa::path(post, path = "/api/v1/api-keys", tag = "api-keys", request_body = CreateKeyIn,
-    responses((status = 201, body = CreatedKeyOut), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
-async fn alias_create(
-    State(s): State<AppState>,
-    auth: Auth,
-    headers: HeaderMap,
-    JsonBody(body): JsonBody<CreateKeyIn>,
-) -> ApiResult<(StatusCode, Json<CreatedKeyOut>)> {
-    let p = in_current(&s, auth, &headers).await?;
-    create_in(&s, p, body).await
-}
-
-/// One key of the current workspace.
-#[utoipa::path(get, path = "/api/v1/api-keys/{id}", tag = "api-keys", params(("id" = uuid::Uuid, Path,)),
-    responses((status = 200, body = KeyOut), (status = 404, body = ErrorBody)))]
-async fn alias_get(
-    State(s): State<AppState>,
-    auth: Auth,
-    headers: HeaderMap,
-    PathParams(id): PathParams<String>,
-) -> ApiResult<Json<KeyOut>> {
-    let p = in_current(&s, auth, &headers).await?;
-    Ok(Json(s.service.get_key(&p, path_id(&id)?).await?.into()))
-}
-
-/// Edit a key of the current workspace.
-#[utoipa::path(method(patch, put), path = "/api/v1/api-keys/{id}", tag = "api-keys", params(("id" = uuid::Uuid, Path,)),
-    request_body = UpdateKeyIn, responses((status = 200, body = KeyOut), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
-async fn alias_update(
-    State(s): State<AppState>,
-    auth: Auth,
-    headers: HeaderMap,
-    PathParams(id): PathParams<String>,
-    JsonBody(body): JsonBody<UpdateKeyIn>,
-) -> ApiResult<Json<KeyOut>> {
-    let p = in_current(&s, auth, &headers).await?;
-    update_in(&s, p, &id, body).await
-}
-
-/// Delete a key of the current workspace.
-#[utoipa::path(delete, path = "/api/v1/api-keys/{id}", tag = "api-keys", params(("id" = uuid::Uuid, Path,)),
-    responses((status = 204), (status = 404, body = ErrorBody)))]
-async fn alias_delete(
-    State(s): State<AppState>,
-    auth: Auth,
-    headers: HeaderMap,
-    PathParams(id): PathParams<String>,
-) -> ApiResult<StatusCode> {
-    let p = in_current(&s, auth, &headers).await?;
-    s.service.delete_key(&p, path_id(&id)?).await?;
-    Ok(StatusCode::NO_CONTENT)
-}
-
-/// Revoke a key of the current workspace.
-#[utoipa::path(post, path = "/api/v1/api-keys/{id}/revoke", tag = "api-keys", params(("id" = uuid::Uuid, Path,)),
-    request_body(content = Option<RevokeIn>), responses((status = 200, body = KeyOut), (status = 404, body = ErrorBody)))]
-async fn alias_revoke(
-    State(s): State<AppState>,
-    auth: Auth,
-    headers: HeaderMap,
-    PathParams(id): PathParams<String>,
-    OptionalJsonBody(body): OptionalJsonBody<RevokeIn>,
-) -> ApiResult<Json<KeyOut>> {
-    let p = in_current(&s, auth, &headers).await?;
-    let reason = body.and_then(|b| b.reason);
-    Ok(Json(
-        s.service
-            .revoke_key(&p, path_id(&id)?, reason)
-            .await?
-            .into(),
-    ))
-}
-
-/// Rotate a key of the current workspace.
-#[utoipa::path(post, path = "/api/v1/api-keys/{id}/rotate", tag = "api-keys", params(("id" = uuid::Uuid, Path,)),
-    request_body(content = Option<RotateIn>), responses((status = 201, body = CreatedKeyOut), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
-async fn alias_rotate(
-    State(s): State<AppState>,
-    auth: Auth,
-    headers: HeaderMap,
-    PathParams(id): PathParams<String>,
-    OptionalJsonBody(body): OptionalJsonBody<RotateIn>,
-) -> ApiResult<(StatusCode, Json<CreatedKeyOut>)> {
-    let p = in_current(&s, auth, &headers).await?;
-    rotate_in(&s, p, &id, body).await
-}
-
 /// The query parameters of key listings, for the OpenAPI document.
 #[derive(utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 #[allow(dead_code)]
-struct KeyListQueryParams {
-    /// `active`, `revoked` or `expired`.
-    status: Option<String>,
+pub(super) struct KeyListQueryParams {
+    /// Only keys with this status.
+    status: Option<KeyStatus>,
     /// Only keys created by this user id.
     created_by: Option<uuid::Uuid>,
     /// Name contains (case-insensitive).
     q: Option<String>,
-    /// 1–200, default 50.
+    /// Keys per page.
+    #[param(minimum = 1, maximum = 200, default = 50)]
     limit: Option<u32>,
     /// From the previous page's `Link` header.
     cursor: Option<String>,

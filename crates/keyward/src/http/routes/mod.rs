@@ -2,6 +2,7 @@
 
 pub mod account;
 pub mod keys;
+pub mod keys_alias;
 pub mod ops;
 pub mod verify;
 pub mod workspaces;

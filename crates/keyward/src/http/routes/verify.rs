@@ -9,10 +9,12 @@ use keyward_core::Error;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+use crate::http::access_log::{Credential, CredentialSlot};
 use crate::http::dto::{VerifiedKey, VerifyIn, VerifyOut};
-use crate::http::error::{ApiError, ApiResult, ErrorBody};
+use crate::http::error::{ApiError, ApiResult};
 use crate::http::extract::{bearer, client_ip, JsonBody};
 use crate::http::metrics::CodeLabels;
+use crate::http::openapi::{AuthErrors, BodyErrors};
 use crate::http::AppState;
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -34,11 +36,10 @@ impl axum::extract::FromRequestParts<AppState> for ServiceAuth {
             return Err(ApiError(Error::RateLimited { retry_after_secs }));
         }
         let result = match bearer(parts) {
-            Some(Ok(token)) => state
-                .service
-                .authenticate_service(token)
-                .await
-                .map(|_| ServiceAuth),
+            Some(Ok(token)) => state.service.authenticate_service(token).await.map(|t| {
+                CredentialSlot::record(parts, Credential::ServiceToken(t.id));
+                ServiceAuth
+            }),
             Some(Err(())) => Err(Error::Unauthorized { token_sent: true }),
             None => Err(Error::Unauthorized { token_sent: false }),
         };
@@ -49,10 +50,14 @@ impl axum::extract::FromRequestParts<AppState> for ServiceAuth {
     }
 }
 
-/// Verify a key, and optionally that it holds scopes. `VALID` and `INSUFFICIENT_SCOPE` carry
-/// the key; every other code carries nothing.
-#[utoipa::path(post, path = "/api/v1/keys/verify", tag = "verify", request_body = VerifyIn,
-    responses((status = 200, body = VerifyOut), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)),
+/// Verify a key.
+///
+/// Checks a presented key, and that it holds every scope in `scopes`. Every answer about
+/// the key is a 200 with a `code`: `VALID` and `INSUFFICIENT_SCOPE` carry the key, every
+/// other code carries nothing. Only service tokens (`kwsvc_…`) may call it; an API key is
+/// `403`.
+#[utoipa::path(post, path = "/api/v1/keys/verify", tag = "verify", operation_id = "verify_key", request_body = VerifyIn,
+    responses((status = 200, body = VerifyOut), BodyErrors, AuthErrors),
     security(("service_token" = [])))]
 async fn verify(
     State(s): State<AppState>,

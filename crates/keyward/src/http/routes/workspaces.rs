@@ -11,8 +11,9 @@ use crate::http::dto::{
     AddMemberIn, CreateWorkspaceIn, MemberOut, NoQuery, UpdateMemberIn, UpdateWorkspaceIn,
     WorkspaceOut,
 };
-use crate::http::error::{ApiResult, ErrorBody};
+use crate::http::error::ApiResult;
 use crate::http::extract::{path_id, Auth, JsonBody, PathParams, QueryParams};
+use crate::http::openapi::{AuthErrors, BadRequest, BodyErrors, Conflict, NotFound};
 use crate::http::AppState;
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -23,9 +24,12 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(update_member, remove_member))
 }
 
-/// The caller's workspaces (for an API key, only its own).
-#[utoipa::path(get, path = "/api/v1/workspaces", tag = "workspaces",
-    responses((status = 200, body = Vec<WorkspaceOut>), (status = 401, body = ErrorBody)))]
+/// List the caller's workspaces.
+///
+/// Every workspace the user belongs to, with its role there; for an API key, only the
+/// key's own workspace.
+#[utoipa::path(get, path = "/api/v1/workspaces", tag = "workspaces", operation_id = "list_workspaces",
+    responses((status = 200, body = Vec<WorkspaceOut>), AuthErrors))]
 async fn list_workspaces(
     State(s): State<AppState>,
     Auth(caller): Auth,
@@ -38,9 +42,12 @@ async fn list_workspaces(
     ))
 }
 
-/// Create a workspace; the caller becomes its owner.
-#[utoipa::path(post, path = "/api/v1/workspaces", tag = "workspaces", request_body = CreateWorkspaceIn,
-    responses((status = 201, body = WorkspaceOut), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
+/// Create a workspace.
+///
+/// The caller becomes its owner. It starts on the default plan, with the default key
+/// prefix and format.
+#[utoipa::path(post, path = "/api/v1/workspaces", tag = "workspaces", operation_id = "create_workspace",
+    request_body = CreateWorkspaceIn, responses((status = 201, body = WorkspaceOut), BodyErrors, AuthErrors))]
 async fn create_workspace(
     State(s): State<AppState>,
     Auth(caller): Auth,
@@ -56,9 +63,12 @@ async fn create_workspace(
     ))
 }
 
-/// One workspace.
-#[utoipa::path(get, path = "/api/v1/workspaces/{workspace_id}", tag = "workspaces",
-    params(("workspace_id" = uuid::Uuid, Path,)), responses((status = 200, body = WorkspaceOut), (status = 404, body = ErrorBody)))]
+/// Get one workspace.
+///
+/// Its settings, plan and the caller's role there. A workspace the caller does not belong
+/// to is `404`.
+#[utoipa::path(get, path = "/api/v1/workspaces/{workspace_id}", tag = "workspaces", operation_id = "get_workspace",
+    params(("workspace_id" = uuid::Uuid, Path,)), responses((status = 200, body = WorkspaceOut), NotFound, AuthErrors))]
 async fn get_workspace(
     State(s): State<AppState>,
     Auth(caller): Auth,
@@ -72,10 +82,13 @@ async fn get_workspace(
     )))
 }
 
-/// Change the name, key prefix, or whether members may create keys.
-#[utoipa::path(patch, path = "/api/v1/workspaces/{workspace_id}", tag = "workspaces",
+/// Change a workspace's settings.
+///
+/// The name, the key prefix of new keys, or whether members may create keys (which needs
+/// `*`). Fields left out stay as they are.
+#[utoipa::path(patch, path = "/api/v1/workspaces/{workspace_id}", tag = "workspaces", operation_id = "update_workspace",
     params(("workspace_id" = uuid::Uuid, Path,)), request_body = UpdateWorkspaceIn,
-    responses((status = 200, body = WorkspaceOut), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+    responses((status = 200, body = WorkspaceOut), BodyErrors, NotFound, AuthErrors))]
 async fn update_workspace(
     State(s): State<AppState>,
     Auth(caller): Auth,
@@ -95,9 +108,11 @@ async fn update_workspace(
     )))
 }
 
-/// The workspace's members.
-#[utoipa::path(get, path = "/api/v1/workspaces/{workspace_id}/members", tag = "members",
-    params(("workspace_id" = uuid::Uuid, Path,)), responses((status = 200, body = Vec<MemberOut>), (status = 404, body = ErrorBody)))]
+/// List a workspace's members.
+///
+/// Every member with its role, product scopes and whether its email is verified.
+#[utoipa::path(get, path = "/api/v1/workspaces/{workspace_id}/members", tag = "members", operation_id = "list_members",
+    params(("workspace_id" = uuid::Uuid, Path,)), responses((status = 200, body = Vec<MemberOut>), NotFound, AuthErrors))]
 async fn list_members(
     State(s): State<AppState>,
     Auth(caller): Auth,
@@ -114,10 +129,13 @@ async fn list_members(
     ))
 }
 
-/// Add an existing user, by email, with a role and optional product scopes.
-#[utoipa::path(post, path = "/api/v1/workspaces/{workspace_id}/members", tag = "members",
+/// Add a member.
+///
+/// Adds an existing user, by email, with a role and optional product scopes. Nobody can
+/// grant more than it holds: adding an owner needs an owner.
+#[utoipa::path(post, path = "/api/v1/workspaces/{workspace_id}/members", tag = "members", operation_id = "add_member",
     params(("workspace_id" = uuid::Uuid, Path,)), request_body = AddMemberIn,
-    responses((status = 201, body = MemberOut), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+    responses((status = 201, body = MemberOut), BodyErrors, NotFound, Conflict, AuthErrors))]
 async fn add_member(
     State(s): State<AppState>,
     Auth(caller): Auth,
@@ -139,10 +157,13 @@ async fn add_member(
     Ok((StatusCode::CREATED, Json(member.into())))
 }
 
-/// Change a member's role or scopes. Only owners change owners; the last owner stays.
-#[utoipa::path(patch, path = "/api/v1/workspaces/{workspace_id}/members/{user_id}", tag = "members",
+/// Change a member.
+///
+/// Its role or product scopes. Only owners change owners, and the last owner stays one
+/// (`409`).
+#[utoipa::path(patch, path = "/api/v1/workspaces/{workspace_id}/members/{user_id}", tag = "members", operation_id = "update_member",
     params(("workspace_id" = uuid::Uuid, Path,), ("user_id" = uuid::Uuid, Path,)), request_body = UpdateMemberIn,
-    responses((status = 200, body = MemberOut), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+    responses((status = 200, body = MemberOut), BodyErrors, NotFound, Conflict, AuthErrors))]
 async fn update_member(
     State(s): State<AppState>,
     Auth(caller): Auth,
@@ -164,10 +185,14 @@ async fn update_member(
     Ok(Json(member.into()))
 }
 
-/// Remove a member, revoking every key that user created in this workspace.
-#[utoipa::path(delete, path = "/api/v1/workspaces/{workspace_id}/members/{user_id}", tag = "members",
+/// Remove a member.
+///
+/// Also revokes, in the same transaction, every key that user created in this workspace: a
+/// key acts only while its creator is a member. The last owner cannot be removed (`409`).
+/// The endpoint takes no query parameters; one sent anyway is `400`.
+#[utoipa::path(delete, path = "/api/v1/workspaces/{workspace_id}/members/{user_id}", tag = "members", operation_id = "remove_member",
     params(("workspace_id" = uuid::Uuid, Path,), ("user_id" = uuid::Uuid, Path,)),
-    responses((status = 204), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+    responses((status = 204, description = "Removed"), BadRequest, NotFound, Conflict, AuthErrors))]
 async fn remove_member(
     State(s): State<AppState>,
     Auth(caller): Auth,
