@@ -1,68 +1,12 @@
-//! `keyward admin ...`: the operator's commands. They open the database directly and act as
-//! the `system` actor: no role or email checks, but every data rule (limits, validation, a
-//! key never exceeding its user's scopes) holds, because they call the same service layer.
-
-use std::io::Read;
+//! `keyward admin apikey ...`: mint, list and revoke a workspace's keys.
 
 use clap::Subcommand;
-use keyward_core::model::Role;
-use keyward_core::secret::SecretString;
-use keyward_core::service::{Caller, KeyFilter, NewKey, NewUser};
-use keyward_core::Error;
+use keyward_core::service::{Caller, KeyFilter, NewKey};
+use keyward_core::{Error, Service};
 use uuid::Uuid;
 
-use super::output::{self, Table};
-use crate::config::Config;
-use crate::http::dto::{KeyOut, UserOut, WorkspaceOut};
-
-#[derive(Subcommand, Debug)]
-pub enum AdminCommand {
-    /// Users.
-    User {
-        #[command(subcommand)]
-        command: UserCommand,
-    },
-    /// API keys.
-    Apikey {
-        #[command(subcommand)]
-        command: ApikeyCommand,
-    },
-    /// Workspaces.
-    Workspace {
-        #[command(subcommand)]
-        command: WorkspaceCommand,
-    },
-    /// Service tokens, which may call the verify API.
-    ServiceToken {
-        #[command(subcommand)]
-        command: ServiceTokenCommand,
-    },
-}
-
-#[derive(Subcommand, Debug)]
-pub enum UserCommand {
-    /// Create a user, optionally with a new workspace.
-    Create {
-        #[arg(long)]
-        email: String,
-        /// Read the password from standard input (at least 12 characters).
-        #[arg(long)]
-        password_stdin: bool,
-        #[arg(long)]
-        name: Option<String>,
-        /// Mark the email as verified.
-        #[arg(long)]
-        verified: bool,
-        /// Create a workspace of this name with the user in it.
-        #[arg(long, value_name = "NAME")]
-        workspace: Option<String>,
-        /// The user's role in the new workspace.
-        #[arg(long, default_value = "owner", value_parser = ["owner", "admin", "member"])]
-        role: String,
-        #[arg(long)]
-        json: bool,
-    },
-}
+use crate::cli::output::{self, Table};
+use crate::http::dto::KeyOut;
 
 #[derive(Subcommand, Debug)]
 pub enum ApikeyCommand {
@@ -108,60 +52,7 @@ pub enum ApikeyCommand {
     },
 }
 
-#[derive(Subcommand, Debug)]
-pub enum WorkspaceCommand {
-    /// Change a workspace's plan.
-    SetPlan { workspace_id: Uuid, plan: String },
-}
-
-#[derive(Subcommand, Debug)]
-pub enum ServiceTokenCommand {
-    /// Create a service token; prints it (kwsvc_…) once.
-    Create {
-        #[arg(long)]
-        name: String,
-        #[arg(long)]
-        json: bool,
-    },
-}
-
-pub async fn run(command: AdminCommand, config: &Config) -> Result<(), String> {
-    let service = crate::app::open_service(config).await?;
-    let result = match command {
-        AdminCommand::User { command: UserCommand::Create { email, password_stdin, name, verified, workspace, role, json } } => {
-            let password = if password_stdin { Some(read_password()?) } else { None };
-            let role = Role::parse(&role).unwrap_or(Role::Owner);
-            let input = NewUser { email, name, password, verified, workspace_name: workspace, role };
-            service.create_user(input).await.map(|(user, ws)| {
-                if json {
-                    output::json(&serde_json::json!({"user": UserOut::from(user), "workspace": ws.map(|w| WorkspaceOut::new(w, Some(role)))}));
-                } else {
-                    println!("Created user {} ({})", user.email, user.id);
-                    if let Some(ws) = ws {
-                        println!("Created workspace {:?} ({}) with {} as {}", ws.name, ws.id, user.email, role.as_str());
-                    }
-                }
-            })
-        }
-        AdminCommand::Apikey { command } => apikey(&service, command).await,
-        AdminCommand::Workspace { command: WorkspaceCommand::SetPlan { workspace_id, plan } } => {
-            service.set_plan(workspace_id, &plan).await.map(|ws| println!("Workspace {} is now on plan {}", ws.id, ws.plan))
-        }
-        AdminCommand::ServiceToken { command: ServiceTokenCommand::Create { name, json } } => {
-            service.create_service_token(&name).await.map(|(token, secret)| {
-                if json {
-                    output::json(&serde_json::json!({"id": token.id, "name": token.name, "token": secret.expose_secret()}));
-                } else {
-                    println!("{}", secret.expose_secret());
-                    eprintln!("Store this service token now: it cannot be shown again.");
-                }
-            })
-        }
-    };
-    result.map_err(describe)
-}
-
-async fn apikey(service: &keyward_core::Service, command: ApikeyCommand) -> Result<(), Error> {
+pub async fn run(service: &Service, command: ApikeyCommand) -> Result<(), Error> {
     match command {
         ApikeyCommand::Create {
             name,
@@ -197,6 +88,7 @@ async fn apikey(service: &keyward_core::Service, command: ApikeyCommand) -> Resu
                     },
                 )
                 .await?;
+            // The one place a key is ever printed: right after it is minted.
             if json {
                 let mut out = serde_json::to_value(KeyOut::from(created.key)).unwrap_or_default();
                 out["key"] = created.secret.expose_secret().into();
@@ -283,25 +175,4 @@ async fn apikey(service: &keyward_core::Service, command: ApikeyCommand) -> Resu
             Ok(())
         }
     }
-}
-
-fn read_password() -> Result<SecretString, String> {
-    let mut raw = String::new();
-    std::io::stdin()
-        .read_to_string(&mut raw)
-        .map_err(|e| format!("cannot read the password from stdin: {e}"))?;
-    Ok(SecretString::new(
-        raw.trim_end_matches(['\n', '\r']).to_owned(),
-    ))
-}
-
-/// `code: message`, plus each invalid field, for stderr.
-fn describe(e: Error) -> String {
-    let mut text = format!("{}: {e}", e.code());
-    if let Error::Validation(fields) = &e {
-        for f in fields {
-            text.push_str(&format!("\n  {}: {}", f.field, f.message));
-        }
-    }
-    text
 }
