@@ -19,8 +19,16 @@ use crate::http::rate_limit::FailureLimiter;
 use crate::http::{self, AppState};
 use crate::store::sqlite::SqliteStore;
 
+/// Whether opening the database may create it. Only `serve` and `migrate` create one
+/// (PRODUCT.md §9); every other command needs an existing database.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OpenMode {
+    CreateIfMissing,
+    ExistingOnly,
+}
+
 /// Opens the configured database and runs migrations.
-pub async fn open_store(config: &Config) -> Result<Arc<dyn Store>, String> {
+pub async fn open_store(config: &Config, mode: OpenMode) -> Result<Arc<dyn Store>, String> {
     let url = config.database_url();
     if !url.starts_with("sqlite:") {
         return Err(format!(
@@ -28,20 +36,41 @@ pub async fn open_store(config: &Config) -> Result<Arc<dyn Store>, String> {
             crate::config::DatabaseUrl(url)
         ));
     }
-    std::fs::create_dir_all(&config.data_dir).map_err(|e| {
-        format!(
-            "cannot create data directory {}: {e}",
-            config.data_dir.display()
-        )
-    })?;
-    let store = SqliteStore::open_url(&url)
-        .await
-        .map_err(|e| format!("cannot open database: {e}"))?;
+    let store = match mode {
+        OpenMode::CreateIfMissing => {
+            std::fs::create_dir_all(&config.data_dir).map_err(|e| {
+                format!(
+                    "cannot create data directory {}: {e}",
+                    config.data_dir.display()
+                )
+            })?;
+            SqliteStore::open_url(&url).await
+        }
+        OpenMode::ExistingOnly => {
+            let path = SqliteStore::database_path(&url)
+                .map_err(|e| format!("cannot open database: {e}"))?;
+            if !path.exists() {
+                return Err(no_database(&path));
+            }
+            SqliteStore::open_existing_url(&url).await
+        }
+    }
+    .map_err(|e| format!("cannot open database: {e}"))?;
     store
         .migrate()
         .await
         .map_err(|e| format!("migrations failed: {e}"))?;
     Ok(Arc::new(store))
+}
+
+/// What to do when a command that needs data finds no database: most often a mistyped
+/// `--data-dir`, or a first run that skipped `migrate`.
+fn no_database(path: &std::path::Path) -> String {
+    format!(
+        "no keyward database at {}: create one with `keyward migrate` (or by starting \
+         `keyward serve`), or check --data-dir / --database-url if it lives elsewhere",
+        path.display()
+    )
 }
 
 pub fn settings(config: &Config) -> Result<Settings, String> {
@@ -73,9 +102,9 @@ pub fn settings(config: &Config) -> Result<Settings, String> {
 }
 
 /// The service over the configured store: what `serve` and the admin CLI both use.
-pub async fn open_service(config: &Config) -> Result<Service, String> {
+pub async fn open_service(config: &Config, mode: OpenMode) -> Result<Service, String> {
     let settings = settings(config)?;
-    let store = open_store(config).await?;
+    let store = open_store(config, mode).await?;
     let has_data = store
         .count_users()
         .await
@@ -96,7 +125,7 @@ pub struct Server {
 impl Server {
     /// Binds `config.listen` (port 0 picks a free port) and serves in the background.
     pub async fn start(config: &Config) -> Result<Server, String> {
-        let service = open_service(config).await?;
+        let service = open_service(config, OpenMode::CreateIfMissing).await?;
         let listener = TcpListener::bind(&config.listen)
             .await
             .map_err(|e| format!("cannot listen on {}: {e}", config.listen))?;

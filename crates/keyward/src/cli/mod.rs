@@ -94,7 +94,7 @@ async fn run(command: Command, config: Config) -> Result<(), String> {
     match command {
         Command::Serve { .. } => serve(config).await,
         Command::Migrate => {
-            crate::app::open_store(&config).await?;
+            crate::app::open_store(&config, crate::app::OpenMode::CreateIfMissing).await?;
             println!(
                 "migrations applied to {:?}",
                 crate::config::DatabaseUrl(config.database_url())

@@ -8,16 +8,16 @@ use std::time::Duration;
 
 use serde_json::{json, Value};
 
-const BIN: &str = env!("CARGO_BIN_EXE_keyward");
+pub(crate) const BIN: &str = env!("CARGO_BIN_EXE_keyward");
 
 /// A `keyward serve` process on a free port, over `data_dir`.
-struct Process {
-    child: Child,
-    base: String,
+pub(crate) struct Process {
+    pub(crate) child: Child,
+    pub(crate) base: String,
     output: std::sync::mpsc::Receiver<String>,
 }
 
-fn serve(data_dir: &Path, env: &[(&str, &str)]) -> Process {
+pub(crate) fn serve(data_dir: &Path, env: &[(&str, &str)]) -> Process {
     let mut child = Command::new(BIN)
         .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
         .arg(data_dir)
@@ -65,11 +65,23 @@ impl Process {
     }
 }
 
-fn admin(data_dir: &Path, args: &[&str], stdin: Option<&str>) -> (i32, String, String) {
+pub(crate) fn admin(data_dir: &Path, args: &[&str], stdin: Option<&str>) -> (i32, String, String) {
+    admin_env(data_dir, args, stdin, &[])
+}
+
+/// `keyward <args> --data-dir <data_dir>` with extra environment variables; returns the exit
+/// code, stdout and stderr.
+pub(crate) fn admin_env(
+    data_dir: &Path,
+    args: &[&str],
+    stdin: Option<&str>,
+    env: &[(&str, &str)],
+) -> (i32, String, String) {
     let mut child = Command::new(BIN)
         .args(args)
         .arg("--data-dir")
         .arg(data_dir)
+        .envs(env.iter().copied())
         .env("RUST_LOG", "warn")
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
@@ -93,8 +105,11 @@ fn admin(data_dir: &Path, args: &[&str], stdin: Option<&str>) -> (i32, String, S
     )
 }
 
-/// Makes a verified owner with a workspace through the admin CLI; returns (workspace id, key).
-fn bootstrap(dir: &Path) -> (String, String) {
+/// Creates the database, then makes a verified owner with a workspace through the admin CLI;
+/// returns (workspace id, key).
+pub(crate) fn bootstrap(dir: &Path) -> (String, String) {
+    let (code, _, err) = admin(dir, &["migrate"], None);
+    assert_eq!(code, 0, "{err}");
     let (code, out, err) = admin(
         dir,
         &[
@@ -136,7 +151,7 @@ fn bootstrap(dir: &Path) -> (String, String) {
     (ws, key)
 }
 
-fn http() -> reqwest::blocking::Client {
+pub(crate) fn http() -> reqwest::blocking::Client {
     reqwest::blocking::Client::new()
 }
 
@@ -229,6 +244,7 @@ fn admin_apikey_create_prints_created_and_the_key_works_over_http() {
 #[test]
 fn admin_commands_exit_1_on_refusals_and_2_on_usage_errors() {
     let tmp = tempfile::tempdir().unwrap();
+    assert_eq!(admin(tmp.path(), &["migrate"], None).0, 0);
     let (code, _, err) = admin(
         tmp.path(),
         &[
@@ -396,6 +412,7 @@ fn a_lost_pepper_is_never_silently_replaced_over_existing_data() {
 #[test]
 fn a_new_workspace_always_starts_with_an_owner() {
     let tmp = tempfile::tempdir().unwrap();
+    assert_eq!(admin(tmp.path(), &["migrate"], None).0, 0);
     let (code, _, err) = admin(
         tmp.path(),
         &[

@@ -42,7 +42,8 @@ pub enum AdminCommand {
 }
 
 pub async fn run(command: AdminCommand, config: &Config) -> Result<(), String> {
-    let service = crate::app::open_service(config).await?;
+    // Admin commands read or change data, so a missing database is an error, never a new one.
+    let service = crate::app::open_service(config, crate::app::OpenMode::ExistingOnly).await?;
     let result = match command {
         AdminCommand::User { command } => users::run(&service, command).await,
         AdminCommand::Apikey { command } => keys::run(&service, command).await,

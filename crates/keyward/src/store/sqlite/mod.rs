@@ -15,7 +15,7 @@ mod keys;
 mod rows;
 mod tx;
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::str::FromStr;
 use std::time::Duration;
 
@@ -46,6 +46,16 @@ const READ_CONNECTIONS: u32 = 4;
 /// stale by another writer before it inserts.
 const BEGIN_WRITE: &str = "BEGIN IMMEDIATE";
 
+/// Connection options for a `sqlite:` URL; in-memory databases are refused.
+fn url_options(url: &str) -> StoreResult<SqliteConnectOptions> {
+    if url.contains(":memory:") || url.contains("mode=memory") {
+        return Err(StoreError::Unavailable(
+            "in-memory SQLite databases are not supported; give a file path".into(),
+        ));
+    }
+    SqliteConnectOptions::from_str(url).map_err(map_err)
+}
+
 /// keyward's SQLite store. Cheap to clone: both pools are shared handles.
 #[derive(Debug, Clone)]
 pub struct SqliteStore {
@@ -59,26 +69,33 @@ pub struct SqliteStore {
 impl SqliteStore {
     /// Opens (creating it if missing) the database file at `path`.
     pub async fn open(path: &Path) -> StoreResult<SqliteStore> {
-        Self::open_with(SqliteConnectOptions::new().filename(path)).await
+        Self::open_with(SqliteConnectOptions::new().filename(path), true).await
     }
 
     /// Opens a database from a `sqlite://path` or `sqlite:path` URL, creating the file if
     /// missing. In-memory databases are refused: the read pool could not see them.
     pub async fn open_url(url: &str) -> StoreResult<SqliteStore> {
-        if url.contains(":memory:") || url.contains("mode=memory") {
-            return Err(StoreError::Unavailable(
-                "in-memory SQLite databases are not supported; give a file path".into(),
-            ));
-        }
-        let options = SqliteConnectOptions::from_str(url).map_err(map_err)?;
-        Self::open_with(options).await
+        Self::open_with(url_options(url)?, true).await
     }
 
-    async fn open_with(base: SqliteConnectOptions) -> StoreResult<SqliteStore> {
+    /// Like [`SqliteStore::open_url`], but fails instead of creating a missing file: for
+    /// commands that only read or change data, which must never leave an empty database
+    /// behind where a mistyped `--data-dir` pointed.
+    pub async fn open_existing_url(url: &str) -> StoreResult<SqliteStore> {
+        Self::open_with(url_options(url)?, false).await
+    }
+
+    /// The file a `sqlite:` URL names, so callers can tell "no database yet" apart from
+    /// "cannot open it".
+    pub fn database_path(url: &str) -> StoreResult<PathBuf> {
+        Ok(url_options(url)?.get_filename().to_path_buf())
+    }
+
+    async fn open_with(base: SqliteConnectOptions, create: bool) -> StoreResult<SqliteStore> {
         let base = base.foreign_keys(true).busy_timeout(BUSY_TIMEOUT);
         let write_options = base
             .clone()
-            .create_if_missing(true)
+            .create_if_missing(create)
             // WAL lets readers proceed while the single writer commits.
             .journal_mode(SqliteJournalMode::Wal)
             // FULL fsyncs the WAL at every commit. NORMAL (the usual WAL pairing) survives
