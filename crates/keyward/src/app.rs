@@ -17,6 +17,7 @@ use crate::config::Config;
 use crate::http::metrics::Metrics;
 use crate::http::rate_limit::FailureLimiter;
 use crate::http::{self, AppState};
+use crate::private_files;
 use crate::store::sqlite::SqliteStore;
 
 /// Whether opening the database may create it. Only `serve` and `migrate` create one
@@ -38,7 +39,7 @@ pub async fn open_store(config: &Config, mode: OpenMode) -> Result<Arc<dyn Store
     }
     let store = match mode {
         OpenMode::CreateIfMissing => {
-            std::fs::create_dir_all(&config.data_dir).map_err(|e| {
+            private_files::create_dir(&config.data_dir).map_err(|e| {
                 format!(
                     "cannot create data directory {}: {e}",
                     config.data_dir.display()
@@ -52,6 +53,7 @@ pub async fn open_store(config: &Config, mode: OpenMode) -> Result<Arc<dyn Store
             if !path.exists() {
                 return Err(no_database(&path));
             }
+            private_files::tighten(&config.data_dir, private_files::DIR_MODE);
             SqliteStore::open_existing_url(&url).await
         }
     }

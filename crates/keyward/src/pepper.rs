@@ -7,6 +7,7 @@ use std::path::Path;
 use keyward_core::secret::Pepper;
 
 use crate::config::Config;
+use crate::private_files;
 
 const MIN_PEPPER_BYTES: usize = 16;
 
@@ -17,11 +18,13 @@ pub fn load(config: &Config, has_data: bool) -> Result<Pepper, String> {
         return checked(value.trim().as_bytes().to_vec(), "KEYWARD_PEPPER");
     }
     if let Some(path) = &config.pepper_file {
+        private_files::warn_if_open(path, "pepper_file");
         let bytes = std::fs::read(path)
             .map_err(|e| format!("cannot read pepper_file {}: {e}", path.display()))?;
         return checked(trim(bytes), "pepper_file");
     }
     let path = config.data_dir.join("pepper");
+    private_files::tighten(&path, private_files::FILE_MODE);
     match std::fs::read(&path) {
         Ok(bytes) => checked(trim(bytes), "the data directory's pepper file"),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound && has_data => Err(format!(
@@ -42,7 +45,7 @@ fn generate(path: &Path) -> Result<Pepper, String> {
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create_new(true);
     #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, private_files::FILE_MODE);
     let mut file = options
         .open(path)
         .map_err(|e| format!("cannot create {}: {e}", path.display()))?;

@@ -33,6 +33,7 @@ use uuid::Uuid;
 
 use self::error::map_err;
 use self::tx::SqliteTx;
+use crate::private_files;
 
 /// How long a statement waits for a lock held by another process (e.g. the admin CLI while
 /// the server runs) before it gives up with `Unavailable`.
@@ -54,6 +55,23 @@ fn url_options(url: &str) -> StoreResult<SqliteConnectOptions> {
         ));
     }
     SqliteConnectOptions::from_str(url).map_err(map_err)
+}
+
+/// Creates the database file with mode 0600 before SQLite opens it (SQLite would use 0644,
+/// and gives the WAL and shared-memory files the database file's mode), and narrows the
+/// three files of an existing database that are more open than that.
+fn make_private(path: &Path, create: bool) -> StoreResult<()> {
+    if create {
+        private_files::create_file(path).map_err(|e| {
+            StoreError::Unavailable(format!("cannot create {}: {}", path.display(), e.kind()))
+        })?;
+    }
+    for suffix in ["", "-wal", "-shm"] {
+        let mut file = path.as_os_str().to_owned();
+        file.push(suffix);
+        private_files::tighten(Path::new(&file), private_files::FILE_MODE);
+    }
+    Ok(())
 }
 
 /// keyward's SQLite store. Cheap to clone: both pools are shared handles.
@@ -92,6 +110,7 @@ impl SqliteStore {
     }
 
     async fn open_with(base: SqliteConnectOptions, create: bool) -> StoreResult<SqliteStore> {
+        make_private(base.get_filename(), create)?;
         let base = base.foreign_keys(true).busy_timeout(BUSY_TIMEOUT);
         let write_options = base
             .clone()
