@@ -121,6 +121,9 @@ pub trait Store: Send + Sync + 'static {
         hash: &CredentialHash,
     ) -> StoreResult<Option<ServiceToken>>;
     async fn session_by_hash(&self, hash: &CredentialHash) -> StoreResult<Option<Session>>;
+
+    /// The recorded fingerprint of the pepper the stored hashes were made with, if any.
+    async fn pepper_fingerprint(&self) -> StoreResult<Option<CredentialHash>>;
 }
 
 /// One write transaction. Dropping it without [`StoreTx::commit`] rolls it back.
@@ -168,4 +171,14 @@ pub trait StoreTx: Send {
     async fn insert_service_token(&mut self, token: &ServiceToken) -> StoreResult<()>;
     async fn insert_session(&mut self, session: &Session) -> StoreResult<()>;
     async fn delete_session(&mut self, id: Uuid) -> StoreResult<()>;
+
+    /// The recorded pepper fingerprint, as this transaction sees it.
+    async fn pepper_fingerprint(&mut self) -> StoreResult<Option<CredentialHash>>;
+    /// Records the pepper fingerprint; `Conflict` when one is recorded already (it is never
+    /// replaced: a different pepper means a different instance).
+    async fn insert_pepper_fingerprint(
+        &mut self,
+        fingerprint: &CredentialHash,
+        at: Timestamp,
+    ) -> StoreResult<()>;
 }

@@ -192,6 +192,9 @@ mod tests {
         async fn session_by_hash(&self, _: &CredentialHash) -> StoreResult<Option<Session>> {
             nothing()
         }
+        async fn pepper_fingerprint(&self) -> StoreResult<Option<CredentialHash>> {
+            nothing()
+        }
     }
 
     #[tokio::test]

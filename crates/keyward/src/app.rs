@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use keyward_core::key_format::KeyPrefix;
 use keyward_core::scope::Catalog;
-use keyward_core::service::{Plan, Settings};
+use keyward_core::service::{PepperCheck, Plan, Settings};
 use keyward_core::store::Store;
 use keyward_core::Service;
 use tokio::net::TcpListener;
@@ -103,17 +103,33 @@ pub fn settings(config: &Config) -> Result<Settings, String> {
     })
 }
 
-/// The service over the configured store: what `serve` and the admin CLI both use.
+/// The service over the configured store: what `serve` and the admin CLI both use. It
+/// refuses to start when the pepper is not the one the database's hashes were made with.
 pub async fn open_service(config: &Config, mode: OpenMode) -> Result<Service, String> {
     let settings = settings(config)?;
     let store = open_store(config, mode).await?;
+    let unreadable = |e: keyward_core::store::StoreError| format!("cannot read the database: {e}");
     let has_data = store
-        .count_users()
+        .pepper_fingerprint()
         .await
-        .map_err(|e| format!("cannot read the database: {e}"))?
-        > 0;
+        .map_err(unreadable)?
+        .is_some()
+        || store.count_users().await.map_err(unreadable)? > 0;
     let pepper = crate::pepper::load(config, has_data)?;
-    Ok(Service::new(store, pepper, settings))
+    let service = Service::new(store, pepper.pepper, settings);
+    match service
+        .check_pepper()
+        .await
+        .map_err(|e| format!("cannot check the pepper against the database: {e}"))?
+    {
+        PepperCheck::Matches => {}
+        PepperCheck::Recorded => tracing::info!(
+            "recorded the pepper's fingerprint in the database; a node with another pepper \
+             will refuse to start"
+        ),
+        PepperCheck::Mismatch => return Err(crate::pepper::mismatch(&pepper.source, config)),
+    }
+    Ok(service)
 }
 
 /// A running server: its address, and a handle to stop it gracefully.

@@ -3,6 +3,7 @@
 
 mod accounts;
 mod audit;
+mod instance;
 mod keys;
 mod members;
 mod principal;
@@ -17,6 +18,7 @@ use uuid::Uuid;
 
 pub use accounts::{NewUser, WhoAmI};
 pub use audit::AuditFilter;
+pub use instance::PepperCheck;
 pub use keys::{CreatedKey, KeyFilter, KeyPatch, NewKey};
 pub use members::{MemberPatch, NewMember};
 pub use principal::{Caller, Principal, RequestMeta, Via};

@@ -9,6 +9,7 @@ mod hardening;
 mod key_lifecycle;
 mod last_used;
 mod operations;
+mod pepper;
 mod process;
 mod roles_and_scopes;
 mod roles_members;

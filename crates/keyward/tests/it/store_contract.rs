@@ -9,6 +9,7 @@ mod audit_and_credentials;
 mod fixtures;
 mod key_listing;
 mod keys;
+mod operations;
 mod sqlite;
 mod transactions;
 
@@ -64,4 +65,5 @@ contract_tests!(on_sqlite, crate::store_contract::sqlite::fresh;
     transactions::committed_writes_are_visible_to_plain_reads,
     transactions::a_transaction_sees_its_own_uncommitted_writes,
     transactions::concurrent_transactions_are_serialized,
+    operations::pepper_fingerprint_is_recorded_once_and_never_replaced,
 );

@@ -78,6 +78,7 @@ fn conflict_name(message: &str) -> &'static str {
         "api_keys.rotated_from" => "this key has already been rotated",
         "service_tokens.hash" => "a service token with this hash already exists",
         "sessions.token_hash" => "a session with this token already exists",
+        "pepper_fingerprint.id" => "a pepper fingerprint is already recorded",
         c if c.ends_with(".id") => "a row with this id already exists",
         _ => "a unique constraint refused the write",
     }

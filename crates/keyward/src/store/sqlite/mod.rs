@@ -11,6 +11,7 @@ mod accounts;
 mod audit;
 mod credentials;
 mod error;
+mod instance;
 mod keys;
 mod rows;
 mod tx;
@@ -257,5 +258,9 @@ impl Store for SqliteStore {
 
     async fn session_by_hash(&self, hash: &CredentialHash) -> StoreResult<Option<Session>> {
         credentials::session_by_hash(&self.read, hash).await
+    }
+
+    async fn pepper_fingerprint(&self) -> StoreResult<Option<CredentialHash>> {
+        instance::pepper_fingerprint(&self.read).await
     }
 }

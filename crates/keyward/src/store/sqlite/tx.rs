@@ -8,12 +8,13 @@ use async_trait::async_trait;
 use keyward_core::model::{
     ApiKey, AuditEvent, Membership, ServiceToken, Session, Timestamp, User, Workspace,
 };
+use keyward_core::secret::CredentialHash;
 use keyward_core::store::{KeyCounts, StoreResult, StoreTx};
 use sqlx::{Sqlite, Transaction};
 use uuid::Uuid;
 
 use super::error::map_err;
-use super::{accounts, audit, credentials, keys};
+use super::{accounts, audit, credentials, instance, keys};
 
 pub(crate) struct SqliteTx {
     tx: Transaction<'static, Sqlite>,
@@ -115,5 +116,17 @@ impl StoreTx for SqliteTx {
 
     async fn delete_session(&mut self, id: Uuid) -> StoreResult<()> {
         credentials::delete_session(&mut *self.tx, id).await
+    }
+
+    async fn pepper_fingerprint(&mut self) -> StoreResult<Option<CredentialHash>> {
+        instance::pepper_fingerprint(&mut *self.tx).await
+    }
+
+    async fn insert_pepper_fingerprint(
+        &mut self,
+        fingerprint: &CredentialHash,
+        at: Timestamp,
+    ) -> StoreResult<()> {
+        instance::insert_pepper_fingerprint(&mut *self.tx, fingerprint, at).await
     }
 }

@@ -7,6 +7,8 @@
     reason = "shared by every test module; each uses a different subset"
 )]
 
+pub mod legacy;
+
 use keyward::app::Server;
 use keyward::config::Config;
 use keyward_core::model::{Role, User};
