@@ -121,6 +121,10 @@ pub trait Store: Send + Sync + 'static {
         hash: &CredentialHash,
     ) -> StoreResult<Option<ServiceToken>>;
     async fn session_by_hash(&self, hash: &CredentialHash) -> StoreResult<Option<Session>>;
+    /// Every service token, revoked ones included, oldest first. An instance has a handful.
+    async fn service_tokens(&self) -> StoreResult<Vec<ServiceToken>>;
+    /// Moves `last_used_at` forward (never back) for each service token, in one batch.
+    async fn record_service_token_use(&self, uses: &[(Uuid, Timestamp)]) -> StoreResult<()>;
 
     /// The recorded fingerprint of the pepper the stored hashes were made with, if any.
     async fn pepper_fingerprint(&self) -> StoreResult<Option<CredentialHash>>;
@@ -168,7 +172,10 @@ pub trait StoreTx: Send {
     ) -> StoreResult<Vec<ApiKey>>;
 
     async fn insert_audit(&mut self, event: &AuditEvent) -> StoreResult<()>;
+    /// `Conflict` when the name or the hash is taken.
     async fn insert_service_token(&mut self, token: &ServiceToken) -> StoreResult<()>;
+    /// Writes name and revoked_at; `Conflict` when the name is taken.
+    async fn update_service_token(&mut self, token: &ServiceToken) -> StoreResult<()>;
     async fn insert_session(&mut self, session: &Session) -> StoreResult<()>;
     async fn delete_session(&mut self, id: Uuid) -> StoreResult<()>;
 

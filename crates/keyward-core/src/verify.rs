@@ -192,6 +192,12 @@ mod tests {
         async fn session_by_hash(&self, _: &CredentialHash) -> StoreResult<Option<Session>> {
             nothing()
         }
+        async fn service_tokens(&self) -> StoreResult<Vec<ServiceToken>> {
+            nothing()
+        }
+        async fn record_service_token_use(&self, _: &[(Uuid, Timestamp)]) -> StoreResult<()> {
+            nothing()
+        }
         async fn pepper_fingerprint(&self) -> StoreResult<Option<CredentialHash>> {
             nothing()
         }

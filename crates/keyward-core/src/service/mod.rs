@@ -8,6 +8,7 @@ mod keys;
 mod members;
 mod principal;
 mod rotation;
+mod service_tokens;
 mod workspaces;
 
 use std::collections::BTreeMap;

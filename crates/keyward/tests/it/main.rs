@@ -3,6 +3,7 @@
 //! tests run the real binary; the store contract runs against every backend.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod admin_tokens;
 mod data_dir;
 mod errors;
 mod hardening;

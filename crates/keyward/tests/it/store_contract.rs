@@ -66,4 +66,8 @@ contract_tests!(on_sqlite, crate::store_contract::sqlite::fresh;
     transactions::a_transaction_sees_its_own_uncommitted_writes,
     transactions::concurrent_transactions_are_serialized,
     operations::pepper_fingerprint_is_recorded_once_and_never_replaced,
+    operations::service_tokens_are_listed_oldest_first_with_every_field,
+    operations::service_token_names_are_unique_revoked_ones_included,
+    operations::update_service_token_writes_name_and_revoked_at,
+    operations::record_service_token_use_never_moves_last_used_at_backwards,
 );

@@ -3,6 +3,8 @@
 use clap::Subcommand;
 use keyward_core::service::{Caller, KeyFilter, NewKey};
 use keyward_core::{Error, Service};
+
+use super::Refusal;
 use uuid::Uuid;
 
 use crate::cli::output::{self, Table};
@@ -52,7 +54,7 @@ pub enum ApikeyCommand {
     },
 }
 
-pub async fn run(service: &Service, command: ApikeyCommand) -> Result<(), Error> {
+pub async fn run(service: &Service, command: ApikeyCommand) -> Result<(), Refusal> {
     match command {
         ApikeyCommand::Create {
             name,
@@ -111,10 +113,9 @@ pub async fn run(service: &Service, command: ApikeyCommand) -> Result<(), Error>
                     service.current_workspace(&caller, None).await?
                 }
                 (None, None) => {
-                    return Err(Error::validation(
-                        "workspace",
-                        "give --workspace or --user-id",
-                    ))
+                    return Err(
+                        Error::validation("workspace", "give --workspace or --user-id").into(),
+                    )
                 }
             };
             let principal = service.operator(workspace).await?;
@@ -163,7 +164,8 @@ pub async fn run(service: &Service, command: ApikeyCommand) -> Result<(), Error>
             let key = service
                 .store()
                 .key_by_id(key_id)
-                .await?
+                .await
+                .map_err(Error::from)?
                 .ok_or(Error::NotFound)?;
             let principal = service.operator(key.workspace_id).await?;
             let key = service.revoke_key(&principal, key_id, reason).await?;

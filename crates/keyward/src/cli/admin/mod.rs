@@ -50,26 +50,55 @@ pub async fn run(command: AdminCommand, config: &Config) -> Result<(), String> {
         AdminCommand::Workspace { command } => workspaces::run(&service, command).await,
         AdminCommand::ServiceToken { command } => tokens::run(&service, command).await,
     };
-    result.map_err(describe)
+    result.map_err(|refusal| refusal.to_string())
 }
 
-fn read_password() -> Result<SecretString, Error> {
+/// Why an admin command refused (exit 1): an error code and a message for stderr. Most come
+/// from the service's [`Error`]; a command builds its own where the service's words were
+/// written for HTTP callers and an operator needs to hear which flag or command to use.
+#[derive(Debug)]
+pub struct Refusal {
+    code: &'static str,
+    message: String,
+}
+
+impl Refusal {
+    fn new(code: &'static str, message: impl Into<String>) -> Self {
+        Self {
+            code,
+            message: message.into(),
+        }
+    }
+}
+
+impl From<Error> for Refusal {
+    /// The code and message, plus each invalid field.
+    fn from(e: Error) -> Self {
+        let mut message = e.to_string();
+        if let Error::Validation(fields) = &e {
+            for f in fields {
+                message.push_str(&format!("\n  {}: {}", f.field, f.message));
+            }
+        }
+        Self::new(e.code(), message)
+    }
+}
+
+impl std::fmt::Display for Refusal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.code, self.message)
+    }
+}
+
+fn read_password() -> Result<SecretString, Refusal> {
     let mut raw = String::new();
-    std::io::stdin()
-        .read_to_string(&mut raw)
-        .map_err(|e| Error::BadRequest(format!("cannot read the password from stdin: {e}")))?;
+    std::io::stdin().read_to_string(&mut raw).map_err(|e| {
+        Refusal::new(
+            "bad_request",
+            format!("cannot read the password from stdin: {e}"),
+        )
+    })?;
     Ok(SecretString::new(
         raw.trim_end_matches(['\n', '\r']).to_owned(),
     ))
-}
-
-/// `code: message`, plus each invalid field, for stderr.
-fn describe(e: Error) -> String {
-    let mut text = format!("{}: {e}", e.code());
-    if let Error::Validation(fields) = &e {
-        for f in fields {
-            text.push_str(&format!("\n  {}: {}", f.field, f.message));
-        }
-    }
-    text
 }

@@ -3,9 +3,9 @@
 use clap::Subcommand;
 use keyward_core::model::Role;
 use keyward_core::service::NewUser;
-use keyward_core::{Error, Service};
+use keyward_core::Service;
 
-use super::read_password;
+use super::{read_password, Refusal};
 use crate::cli::output;
 use crate::http::dto::{UserOut, WorkspaceOut};
 
@@ -34,7 +34,7 @@ pub enum UserCommand {
     },
 }
 
-pub async fn run(service: &Service, command: UserCommand) -> Result<(), Error> {
+pub async fn run(service: &Service, command: UserCommand) -> Result<(), Refusal> {
     match command {
         UserCommand::Create {
             email,

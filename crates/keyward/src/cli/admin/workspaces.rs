@@ -1,7 +1,9 @@
 //! `keyward admin workspace ...`: change a workspace's plan.
 
 use clap::Subcommand;
-use keyward_core::{Error, Service};
+use keyward_core::Service;
+
+use super::Refusal;
 use uuid::Uuid;
 
 #[derive(Subcommand, Debug)]
@@ -10,7 +12,7 @@ pub enum WorkspaceCommand {
     SetPlan { workspace_id: Uuid, plan: String },
 }
 
-pub async fn run(service: &Service, command: WorkspaceCommand) -> Result<(), Error> {
+pub async fn run(service: &Service, command: WorkspaceCommand) -> Result<(), Refusal> {
     match command {
         WorkspaceCommand::SetPlan { workspace_id, plan } => {
             let ws = service.set_plan(workspace_id, &plan).await?;

@@ -260,6 +260,20 @@ impl Store for SqliteStore {
         credentials::session_by_hash(&self.read, hash).await
     }
 
+    async fn service_tokens(&self) -> StoreResult<Vec<ServiceToken>> {
+        credentials::service_tokens(&self.read).await
+    }
+
+    async fn record_service_token_use(&self, uses: &[(Uuid, Timestamp)]) -> StoreResult<()> {
+        if uses.is_empty() {
+            return Ok(());
+        }
+        // One transaction for the whole batch, as for keys.
+        let mut tx = self.write.begin_with(BEGIN_WRITE).await.map_err(map_err)?;
+        credentials::record_service_token_use(&mut tx, uses).await?;
+        tx.commit().await.map_err(map_err)
+    }
+
     async fn pepper_fingerprint(&self) -> StoreResult<Option<CredentialHash>> {
         instance::pepper_fingerprint(&self.read).await
     }

@@ -110,6 +110,10 @@ impl StoreTx for SqliteTx {
         credentials::insert_service_token(&mut *self.tx, token).await
     }
 
+    async fn update_service_token(&mut self, token: &ServiceToken) -> StoreResult<()> {
+        credentials::update_service_token(&mut *self.tx, token).await
+    }
+
     async fn insert_session(&mut self, session: &Session) -> StoreResult<()> {
         credentials::insert_session(&mut *self.tx, session).await
     }
