@@ -86,8 +86,17 @@ pub trait Store: Send + Sync + 'static {
     async fn user_by_id(&self, id: Uuid) -> StoreResult<Option<User>>;
     /// `email` is already lower-cased.
     async fn user_by_email(&self, email: &str) -> StoreResult<Option<User>>;
+    /// Every user of the instance, oldest first by `(created_at, id)`, only rows strictly
+    /// after `after`; for the operator's `admin user list`.
+    async fn list_users(&self, after: Option<Cursor>, limit: u32) -> StoreResult<Vec<User>>;
 
     async fn workspace(&self, id: Uuid) -> StoreResult<Option<Workspace>>;
+    /// Every workspace of the instance, ordered and paged like [`Store::list_users`].
+    async fn list_workspaces(
+        &self,
+        after: Option<Cursor>,
+        limit: u32,
+    ) -> StoreResult<Vec<Workspace>>;
     /// The workspaces a user belongs to, with the user's role, oldest first.
     async fn workspaces_of_user(&self, user_id: Uuid) -> StoreResult<Vec<(Workspace, Role)>>;
     async fn membership(
@@ -151,6 +160,8 @@ pub trait StoreTx: Send {
 
     /// `Conflict` when the email is taken.
     async fn insert_user(&mut self, user: &User) -> StoreResult<()>;
+    /// Writes name, password_hash and email_verified_at; the email and id never change.
+    async fn update_user(&mut self, user: &User) -> StoreResult<()>;
     async fn insert_workspace(&mut self, workspace: &Workspace) -> StoreResult<()>;
     /// Writes name, plan, key_prefix, members_can_create_keys and updated_at.
     async fn update_workspace(&mut self, workspace: &Workspace) -> StoreResult<()>;

@@ -120,7 +120,7 @@ mod tests {
         AuditEvent, Member, Membership, Role, ServiceToken, Session, Timestamp, User, Workspace,
     };
     use crate::secret::CredentialHash;
-    use crate::store::{AuditQuery, KeyQuery, StoreError, StoreResult, StoreTx};
+    use crate::store::{AuditQuery, Cursor, KeyQuery, StoreError, StoreResult, StoreTx};
 
     /// A store that only counts lookups and knows no key: anything else is an error.
     #[derive(Default)]
@@ -152,7 +152,13 @@ mod tests {
         async fn user_by_email(&self, _: &str) -> StoreResult<Option<User>> {
             nothing()
         }
+        async fn list_users(&self, _: Option<Cursor>, _: u32) -> StoreResult<Vec<User>> {
+            nothing()
+        }
         async fn workspace(&self, _: Uuid) -> StoreResult<Option<Workspace>> {
+            nothing()
+        }
+        async fn list_workspaces(&self, _: Option<Cursor>, _: u32) -> StoreResult<Vec<Workspace>> {
             nothing()
         }
         async fn workspaces_of_user(&self, _: Uuid) -> StoreResult<Vec<(Workspace, Role)>> {

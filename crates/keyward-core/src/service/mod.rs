@@ -6,6 +6,7 @@ mod audit;
 mod instance;
 mod keys;
 mod members;
+mod operator;
 mod principal;
 mod rotation;
 mod service_tokens;

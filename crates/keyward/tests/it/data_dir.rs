@@ -37,7 +37,12 @@ fn data_commands() -> Vec<Vec<&'static str>> {
         vec!["admin", "apikey", "list", "--user-id", "a@example.com"],
         vec!["admin", "apikey", "revoke", WS],
         vec!["admin", "workspace", "set-plan", WS, "pro"],
+        vec!["admin", "user", "list"],
+        vec!["admin", "user", "verify", "a@example.com"],
+        vec!["admin", "workspace", "list"],
         vec!["admin", "service-token", "create", "--name", "svc"],
+        vec!["admin", "service-token", "list"],
+        vec!["admin", "service-token", "revoke", "svc"],
     ]
 }
 

@@ -4,6 +4,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod admin_tokens;
+mod admin_users;
 mod data_dir;
 mod errors;
 mod hardening;

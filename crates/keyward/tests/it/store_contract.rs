@@ -70,4 +70,6 @@ contract_tests!(on_sqlite, crate::store_contract::sqlite::fresh;
     operations::service_token_names_are_unique_revoked_ones_included,
     operations::update_service_token_writes_name_and_revoked_at,
     operations::record_service_token_use_never_moves_last_used_at_backwards,
+    operations::users_and_workspaces_are_listed_oldest_first_after_the_cursor,
+    operations::update_user_writes_name_password_hash_and_email_verified_at,
 );

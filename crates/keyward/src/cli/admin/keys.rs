@@ -4,7 +4,7 @@ use clap::Subcommand;
 use keyward_core::service::{Caller, KeyFilter, NewKey};
 use keyward_core::{Error, Service};
 
-use super::Refusal;
+use super::{find_user, Refusal};
 use uuid::Uuid;
 
 use crate::cli::output::{self, Table};
@@ -19,7 +19,8 @@ pub enum ApikeyCommand {
         /// The user's id or email.
         #[arg(long, value_name = "ID|EMAIL")]
         user_id: String,
-        /// Workspace id (default: the user's only workspace).
+        /// Workspace id; needed when the user belongs to several
+        /// (`keyward admin workspace list --user-id ID|EMAIL` lists them).
         #[arg(long, value_name = "ID")]
         workspace: Option<Uuid>,
         /// Comma-separated scopes (default: what the user holds).
@@ -64,20 +65,11 @@ pub async fn run(service: &Service, command: ApikeyCommand) -> Result<(), Refusa
             expires_at,
             json,
         } => {
-            let user = service.find_user(&user_id).await.map_err(|e| match e {
-                Error::NotFound => Error::validation("user-id", "no user has this id or email"),
-                other => other,
-            })?;
-            let caller = Caller::system(user);
-            let ws = service
-                .current_workspace(&caller, workspace)
-                .await
-                .map_err(|e| match e {
-                    Error::NotFound => {
-                        Error::validation("workspace", "the user belongs to no workspace")
-                    }
-                    other => other,
-                })?;
+            let caller = Caller::system(find_user(service, &user_id).await?);
+            let ws = match workspace {
+                Some(ws) => ws,
+                None => only_workspace(service, &caller).await?,
+            };
             let principal = service.principal(&caller, ws).await?;
             let created = service
                 .create_key(
@@ -175,6 +167,39 @@ pub async fn run(service: &Service, command: ApikeyCommand) -> Result<(), Refusa
                 println!("Revoked {} ({}…)", key.id, key.key_prefix);
             }
             Ok(())
+        }
+    }
+}
+
+/// The user's workspace when `--workspace` is left out: there must be exactly one. The
+/// service's own answer for several is written for HTTP clients (send X-Workspace-ID), so
+/// the CLI says which flag to pass and which workspaces there are.
+async fn only_workspace(service: &Service, caller: &Caller) -> Result<Uuid, Refusal> {
+    let email = &caller.user.email;
+    let mine = service.list_workspaces(caller).await?;
+    match mine.as_slice() {
+        [(only, _)] => Ok(only.id),
+        [] => Err(Refusal::new(
+            "validation_failed",
+            format!(
+                "{email} belongs to no workspace: create one with `keyward admin user create \
+                 --workspace NAME` for a new user, or add {email} to a workspace as a member"
+            ),
+        )),
+        several => {
+            let listed: Vec<String> = several
+                .iter()
+                .map(|(w, _)| format!("{} ({:?})", w.id, w.name))
+                .collect();
+            Err(Refusal::new(
+                "bad_request",
+                format!(
+                    "{email} belongs to {} workspaces: {}; pass --workspace ID to choose one \
+                     (`keyward admin workspace list --user-id {email}` lists them)",
+                    several.len(),
+                    listed.join(", ")
+                ),
+            ))
         }
     }
 }

@@ -12,8 +12,10 @@ mod workspaces;
 use std::io::Read;
 
 use clap::Subcommand;
+use keyward_core::model::User;
 use keyward_core::secret::SecretString;
-use keyward_core::Error;
+use keyward_core::service::Page;
+use keyward_core::{Error, Service};
 
 use crate::config::Config;
 
@@ -87,6 +89,34 @@ impl From<Error> for Refusal {
 impl std::fmt::Display for Refusal {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "{}: {}", self.code, self.message)
+    }
+}
+
+/// The user with this id or email, or a refusal that says how to find the right one.
+async fn find_user(service: &Service, id_or_email: &str) -> Result<User, Refusal> {
+    service.find_user(id_or_email).await.map_err(|e| match e {
+        Error::NotFound => Refusal::new(
+            "not_found",
+            "no user has this id or email; see `keyward admin user list`",
+        ),
+        other => other.into(),
+    })
+}
+
+/// Every item of a paged listing, fetched 200 at a time.
+async fn all_pages<T, Fut>(mut fetch: impl FnMut(Option<String>) -> Fut) -> Result<Vec<T>, Error>
+where
+    Fut: std::future::Future<Output = Result<Page<T>, Error>>,
+{
+    let mut items = Vec::new();
+    let mut cursor = None;
+    loop {
+        let page = fetch(cursor).await?;
+        items.extend(page.items);
+        match page.next_cursor {
+            Some(next) => cursor = Some(next),
+            None => return Ok(items),
+        }
     }
 }
 

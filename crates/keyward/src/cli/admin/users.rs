@@ -1,12 +1,12 @@
-//! `keyward admin user ...`: create users.
+//! `keyward admin user ...`: create, list and verify users.
 
 use clap::Subcommand;
 use keyward_core::model::Role;
 use keyward_core::service::NewUser;
 use keyward_core::Service;
 
-use super::{read_password, Refusal};
-use crate::cli::output;
+use super::{all_pages, find_user, read_password, Refusal};
+use crate::cli::output::{self, Table};
 use crate::http::dto::{UserOut, WorkspaceOut};
 
 #[derive(Subcommand, Debug)]
@@ -29,6 +29,18 @@ pub enum UserCommand {
         /// The user's role in the new workspace.
         #[arg(long, default_value = "owner", value_parser = ["owner", "admin", "member"])]
         role: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// List every user, oldest first.
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Mark a user's email verified (audited as `user.email_verified` in each workspace).
+    Verify {
+        #[arg(value_name = "ID|EMAIL")]
+        user: String,
         #[arg(long)]
         json: bool,
     },
@@ -76,6 +88,46 @@ pub async fn run(service: &Service, command: UserCommand) -> Result<(), Refusal>
                         role.as_str()
                     );
                 }
+            }
+            Ok(())
+        }
+        UserCommand::List { json } => {
+            let users = all_pages(|cursor| service.list_users(cursor, Some(200))).await?;
+            if json {
+                output::json(&users.into_iter().map(UserOut::from).collect::<Vec<_>>());
+            } else {
+                let mut table = Table::new(["ID", "EMAIL", "NAME", "VERIFIED", "CREATED"]);
+                for u in users {
+                    table.row([
+                        u.id.to_string(),
+                        u.email,
+                        u.name,
+                        if u.email_verified_at.is_some() {
+                            "yes"
+                        } else {
+                            "no"
+                        }
+                        .to_owned(),
+                        output::time(Some(u.created_at)),
+                    ]);
+                }
+                table.print();
+            }
+            Ok(())
+        }
+        UserCommand::Verify { user, json } => {
+            let user = find_user(service, &user).await?;
+            let (user, changed) = service.verify_user_email(user).await?;
+            if json {
+                output::json(&UserOut::from(user));
+            } else if changed {
+                println!("Verified {} ({})", user.email, user.id);
+            } else {
+                println!(
+                    "{} was already verified at {}",
+                    user.email,
+                    output::time(user.email_verified_at)
+                );
             }
             Ok(())
         }

@@ -25,7 +25,7 @@ use keyward_core::model::{
     ApiKey, AuditEvent, Member, Membership, Role, ServiceToken, Session, Timestamp, User, Workspace,
 };
 use keyward_core::secret::CredentialHash;
-use keyward_core::store::{AuditQuery, KeyQuery, Store, StoreError, StoreResult, StoreTx};
+use keyward_core::store::{AuditQuery, Cursor, KeyQuery, Store, StoreError, StoreResult, StoreTx};
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
@@ -195,8 +195,20 @@ impl Store for SqliteStore {
         accounts::user_by_email(&self.read, email).await
     }
 
+    async fn list_users(&self, after: Option<Cursor>, limit: u32) -> StoreResult<Vec<User>> {
+        accounts::list_users(&self.read, after, limit).await
+    }
+
     async fn workspace(&self, id: Uuid) -> StoreResult<Option<Workspace>> {
         accounts::workspace(&self.read, id).await
+    }
+
+    async fn list_workspaces(
+        &self,
+        after: Option<Cursor>,
+        limit: u32,
+    ) -> StoreResult<Vec<Workspace>> {
+        accounts::list_workspaces(&self.read, after, limit).await
     }
 
     async fn workspaces_of_user(&self, user_id: Uuid) -> StoreResult<Vec<(Workspace, Role)>> {

@@ -66,6 +66,10 @@ impl StoreTx for SqliteTx {
         accounts::insert_user(&mut *self.tx, user).await
     }
 
+    async fn update_user(&mut self, user: &User) -> StoreResult<()> {
+        accounts::update_user(&mut *self.tx, user).await
+    }
+
     async fn insert_workspace(&mut self, workspace: &Workspace) -> StoreResult<()> {
         accounts::insert_workspace(&mut *self.tx, workspace).await
     }

@@ -2,9 +2,10 @@
 //! that are listed, revoked and show their last use, and instance-wide listings.
 
 use keyward_core::model::{new_id, now, ServiceToken, Timestamp};
-use keyward_core::secret::Pepper;
+use keyward_core::secret::{PasswordHash, Pepper};
+use keyward_core::store::Cursor;
 
-use super::fixtures::{assert_conflict, ms, random_hash, Db};
+use super::fixtures::{assert_conflict, ms, random_hash, user, workspace, Db};
 
 fn token(name: &str, created_at: Timestamp) -> ServiceToken {
     ServiceToken {
@@ -132,4 +133,75 @@ pub async fn record_service_token_use_never_moves_last_used_at_backwards(store: 
     let last = |id| listed.iter().find(|t| t.id == id).unwrap().last_used_at;
     assert_eq!(last(a.id), Some(t + ms(10)), "an older use never wins");
     assert_eq!(last(b.id), Some(t + ms(20)));
+}
+
+pub async fn users_and_workspaces_are_listed_oldest_first_after_the_cursor(store: Db) {
+    let t = now();
+    let mut users = Vec::new();
+    let mut workspaces = Vec::new();
+    // Inserted newest first, with one tie on created_at that the id breaks.
+    for (i, offset) in [(0, 20), (1, 10), (2, 10), (3, 0)] {
+        let mut u = user(&format!("u{i}@example.com"));
+        u.created_at = t + ms(offset);
+        let mut w = workspace(&format!("w{i}"));
+        w.created_at = t + ms(offset);
+        users.push(u);
+        workspaces.push(w);
+    }
+    let mut tx = store.begin().await.unwrap();
+    for (u, w) in users.iter().zip(&workspaces) {
+        tx.insert_user(u).await.unwrap();
+        tx.insert_workspace(w).await.unwrap();
+    }
+    tx.commit().await.unwrap();
+    let mut expected_users: Vec<_> = users.iter().map(|u| (u.created_at, u.id)).collect();
+    expected_users.sort();
+    let mut expected_ws: Vec<_> = workspaces.iter().map(|w| (w.created_at, w.id)).collect();
+    expected_ws.sort();
+
+    let page = store.list_users(None, 3).await.unwrap();
+    let got: Vec<_> = page.iter().map(|u| (u.created_at, u.id)).collect();
+    assert_eq!(got, expected_users[..3]);
+    let (at, id) = expected_users[2];
+    let rest = store.list_users(Some(Cursor { at, id }), 3).await.unwrap();
+    assert_eq!(
+        rest.iter().map(|u| u.id).collect::<Vec<_>>(),
+        [expected_users[3].1]
+    );
+
+    let page = store.list_workspaces(None, 2).await.unwrap();
+    let got: Vec<_> = page.iter().map(|w| (w.created_at, w.id)).collect();
+    assert_eq!(got, expected_ws[..2]);
+    let (at, id) = expected_ws[1];
+    let rest = store
+        .list_workspaces(Some(Cursor { at, id }), 5)
+        .await
+        .unwrap();
+    assert_eq!(
+        rest.iter().map(|w| w.id).collect::<Vec<_>>(),
+        [expected_ws[2].1, expected_ws[3].1]
+    );
+}
+
+pub async fn update_user_writes_name_password_hash_and_email_verified_at(store: Db) {
+    let original = user("verify-me@example.com");
+    let mut tx = store.begin().await.unwrap();
+    tx.insert_user(&original).await.unwrap();
+    tx.commit().await.unwrap();
+    let mut changed = original.clone();
+    changed.name = "Renamed".into();
+    changed.password_hash = Some(PasswordHash::from_phc("$argon2id$v=19$new".into()));
+    changed.email_verified_at = Some(now());
+    let mut tx = store.begin().await.unwrap();
+    tx.update_user(&changed).await.unwrap();
+    tx.commit().await.unwrap();
+    let read = store.user_by_id(original.id).await.unwrap().unwrap();
+    assert_eq!(read.name, "Renamed");
+    assert_eq!(read.email, original.email, "the email never changes");
+    assert_eq!(
+        read.password_hash.as_ref().map(|h| h.expose_secret()),
+        Some("$argon2id$v=19$new")
+    );
+    assert_eq!(read.email_verified_at, changed.email_verified_at);
+    assert_eq!(read.created_at, original.created_at);
 }
