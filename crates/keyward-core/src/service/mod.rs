@@ -25,7 +25,7 @@ pub use keys::{CreatedKey, KeyFilter, KeyPatch, NewKey};
 pub use members::{MemberPatch, NewMember};
 pub use principal::{Caller, Principal, RequestMeta, Via};
 pub use rotation::Rotation;
-pub use workspaces::WorkspacePatch;
+pub use workspaces::{PlanChange, WorkspacePatch};
 
 use crate::error::{Error, Result};
 use crate::key_format::KeyPrefix;

@@ -1,10 +1,11 @@
 //! `keyward admin apikey ...`: mint, list and revoke a workspace's keys.
 
 use clap::Subcommand;
+use keyward_core::model::ApiKey;
 use keyward_core::service::{Caller, KeyFilter, NewKey};
 use keyward_core::{Error, Service};
 
-use super::{find_user, Refusal};
+use super::{all_pages, find_user, Refusal};
 use uuid::Uuid;
 
 use crate::cli::output::{self, Table};
@@ -32,11 +33,12 @@ pub enum ApikeyCommand {
         #[arg(long)]
         json: bool,
     },
-    /// List a workspace's keys (give --workspace, or --user-id for that user's only workspace).
+    /// List keys, newest first: a workspace's (--workspace), a user's in every workspace it
+    /// belongs to (--user-id), or a user's in one workspace (both).
     List {
         #[arg(long, value_name = "ID", required_unless_present = "user_id")]
         workspace: Option<Uuid>,
-        /// A user id or email: list the keys of that user's only workspace.
+        /// Only keys this user (id or email) created.
         #[arg(long, value_name = "ID|EMAIL")]
         user_id: Option<String>,
         /// active, revoked or expired.
@@ -98,54 +100,42 @@ pub async fn run(service: &Service, command: ApikeyCommand) -> Result<(), Refusa
             status,
             json,
         } => {
-            let workspace = match (workspace, user_id) {
-                (Some(ws), _) => ws,
-                (None, Some(user)) => {
-                    let caller = Caller::system(service.find_user(&user).await?);
-                    service.current_workspace(&caller, None).await?
-                }
+            let user = match &user_id {
+                Some(u) => Some(find_user(service, u).await?),
+                None => None,
+            };
+            let workspaces = match (workspace, &user) {
+                (Some(ws), _) => vec![ws],
+                // A user alone: that user's keys in every workspace it belongs to.
+                (None, Some(user)) => service
+                    .list_workspaces(&Caller::system(user.clone()))
+                    .await?
+                    .into_iter()
+                    .map(|(w, _)| w.id)
+                    .collect(),
                 (None, None) => {
                     return Err(
                         Error::validation("workspace", "give --workspace or --user-id").into(),
                     )
                 }
             };
-            let principal = service.operator(workspace).await?;
             let mut keys = Vec::new();
-            let mut cursor = None;
-            loop {
-                let filter = KeyFilter {
+            for ws in &workspaces {
+                let principal = service.operator(*ws).await?;
+                let filter = |cursor| KeyFilter {
                     status: status.clone(),
+                    created_by: user.as_ref().map(|u| u.id.to_string()),
                     limit: Some(200),
                     cursor,
                     ..Default::default()
                 };
-                let page = service.list_keys(&principal, filter).await?;
-                keys.extend(page.items.into_iter().map(KeyOut::from));
-                match page.next_cursor {
-                    Some(next) => cursor = Some(next),
-                    None => break,
-                }
+                keys.extend(
+                    all_pages(|cursor| service.list_keys(&principal, filter(cursor))).await?,
+                );
             }
-            if json {
-                output::json(&keys);
-            } else {
-                let mut table = Table::new([
-                    "ID", "NAME", "KEY", "STATUS", "ACCESS", "CREATED", "EXPIRES",
-                ]);
-                for k in &keys {
-                    table.row([
-                        k.id.to_string(),
-                        k.name.clone(),
-                        format!("{}…", k.key_prefix),
-                        format!("{:?}", k.status).to_lowercase(),
-                        k.access.to_owned(),
-                        output::time(Some(k.created_at)),
-                        output::time(k.expires_at),
-                    ]);
-                }
-                table.print();
-            }
+            // Newest first across workspaces too, like every key listing.
+            keys.sort_by_key(|k| std::cmp::Reverse((k.created_at, k.id)));
+            print_keys(keys, workspaces.len() > 1, json);
             Ok(())
         }
         ApikeyCommand::Revoke {
@@ -202,4 +192,39 @@ async fn only_workspace(service: &Service, caller: &Caller) -> Result<Uuid, Refu
             ))
         }
     }
+}
+
+/// A table (with a WORKSPACE column when the keys span several) or JSON; never a secret.
+fn print_keys(keys: Vec<ApiKey>, several_workspaces: bool, json: bool) {
+    let keys: Vec<KeyOut> = keys.into_iter().map(KeyOut::from).collect();
+    if json {
+        output::json(&keys);
+        return;
+    }
+    let mut table = Table::new([
+        "ID",
+        "NAME",
+        "KEY",
+        "STATUS",
+        "ACCESS",
+        "CREATED",
+        "EXPIRES",
+        "WORKSPACE",
+    ]);
+    for k in &keys {
+        table.row([
+            k.id.to_string(),
+            k.name.clone(),
+            format!("{}…", k.key_prefix),
+            format!("{:?}", k.status).to_lowercase(),
+            k.access.to_owned(),
+            output::time(Some(k.created_at)),
+            output::time(k.expires_at),
+            k.workspace_id.to_string(),
+        ]);
+    }
+    if !several_workspaces {
+        table.drop_last_column();
+    }
+    table.print();
 }

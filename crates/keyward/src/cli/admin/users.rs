@@ -26,9 +26,9 @@ pub enum UserCommand {
         /// Create a workspace of this name with the user in it.
         #[arg(long, value_name = "NAME")]
         workspace: Option<String>,
-        /// The user's role in the new workspace.
-        #[arg(long, default_value = "owner", value_parser = ["owner", "admin", "member"])]
-        role: String,
+        /// The user's role in the new workspace (default owner); needs --workspace.
+        #[arg(long, requires = "workspace", value_parser = ["owner", "admin", "member"])]
+        role: Option<String>,
         #[arg(long)]
         json: bool,
     },
@@ -62,7 +62,7 @@ pub async fn run(service: &Service, command: UserCommand) -> Result<(), Refusal>
             } else {
                 None
             };
-            let role = Role::parse(&role).unwrap_or(Role::Owner);
+            let role = role.as_deref().and_then(Role::parse).unwrap_or(Role::Owner);
             let input = NewUser {
                 email,
                 name,

@@ -20,8 +20,14 @@ pub enum WorkspaceCommand {
         #[arg(long)]
         json: bool,
     },
-    /// Change a workspace's plan.
-    SetPlan { workspace_id: Uuid, plan: String },
+    /// Change a workspace's plan; warns when the workspace already holds more active keys
+    /// than the new plan allows.
+    SetPlan {
+        workspace_id: Uuid,
+        plan: String,
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 pub async fn run(service: &Service, command: WorkspaceCommand) -> Result<(), Refusal> {
@@ -46,9 +52,36 @@ pub async fn run(service: &Service, command: WorkspaceCommand) -> Result<(), Ref
             print_workspaces(rows, json);
             Ok(())
         }
-        WorkspaceCommand::SetPlan { workspace_id, plan } => {
-            let ws = service.set_plan(workspace_id, &plan).await?;
-            println!("Workspace {} is now on plan {}", ws.id, ws.plan);
+        WorkspaceCommand::SetPlan {
+            workspace_id,
+            plan,
+            json,
+        } => {
+            let change = service.set_plan(workspace_id, &plan).await?;
+            if change.over_limit() {
+                // stderr, so that --json output stays parseable.
+                eprintln!(
+                    "warning: workspace {} has {} active keys, over the {} plan's limit of {}: \
+                     they keep working, but no new key can be created until enough are revoked",
+                    change.workspace.id,
+                    change.active_keys,
+                    change.workspace.plan,
+                    change.max_active_keys.unwrap_or_default()
+                );
+            }
+            if json {
+                output::json(&serde_json::json!({
+                    "workspace": WorkspaceOut::new(change.workspace, None),
+                    "previous_plan": change.previous_plan,
+                    "active_keys": change.active_keys,
+                    "max_active_keys": change.max_active_keys,
+                }));
+            } else {
+                println!(
+                    "Workspace {} is now on plan {} (was {})",
+                    change.workspace.id, change.workspace.plan, change.previous_plan
+                );
+            }
             Ok(())
         }
     }
