@@ -75,6 +75,8 @@ fn no_database(path: &std::path::Path) -> String {
     )
 }
 
+/// The domain's settings from the config. `Config::load` has already refused invalid values
+/// (exit code 2, naming the key); these errors only guard configs built in code.
 pub fn settings(config: &Config) -> Result<Settings, String> {
     Ok(Settings {
         catalog: Catalog::new(config.scopes.clone())?,

@@ -65,6 +65,10 @@ pub fn main() -> ExitCode {
     let loaded = match Config::load(cli.config.as_deref(), &overrides) {
         Ok(l) => l,
         Err(e) => {
+            // Logging is not set up yet (its format is config), so these go out plainly.
+            for warning in &e.warnings {
+                eprintln!("warning: {warning}");
+            }
             eprintln!("error: {e}");
             return ExitCode::from(2);
         }

@@ -6,6 +6,7 @@
 mod admin_options;
 mod admin_tokens;
 mod admin_users;
+mod config_errors;
 mod data_dir;
 mod errors;
 mod hardening;
