@@ -7,7 +7,7 @@ use std::collections::BTreeSet;
 use keyward_core::model::Role;
 use serde_json::Value;
 
-use crate::process::{admin, bootstrap};
+use crate::support::binary::{admin, bootstrap};
 use crate::support::TestApp;
 
 #[test]

@@ -6,7 +6,7 @@ use std::process::Command;
 
 use serde_json::{json, Value};
 
-use crate::process::{admin, bootstrap, http, serve};
+use crate::support::binary::{admin, bootstrap, http, serve};
 use crate::support::{legacy, TestApp};
 
 fn create_token(dir: &Path, name: &str) -> String {

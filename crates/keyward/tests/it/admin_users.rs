@@ -6,7 +6,7 @@ use keyward_core::model::Role;
 use keyward_core::service::NewMember;
 use serde_json::{json, Value};
 
-use crate::process::{admin, bootstrap};
+use crate::support::binary::{admin, bootstrap};
 use crate::support::{keys_path, TestApp};
 
 /// Runs the real binary on a running test server's data directory, off the async runtime.

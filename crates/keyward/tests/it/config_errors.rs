@@ -4,7 +4,7 @@
 
 use std::path::Path;
 
-use crate::process::admin_env;
+use crate::support::binary::admin_env;
 
 /// `keyward admin user list` with a config file holding `toml` and extra environment. The
 /// data directory is empty, so a start-up that gets past the config exits 1 (no database).

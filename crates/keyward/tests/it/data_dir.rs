@@ -5,7 +5,7 @@
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 
-use crate::process::{admin, bootstrap, serve};
+use crate::support::binary::{admin, bootstrap, serve};
 
 fn mode(path: &Path) -> u32 {
     std::fs::metadata(path)
@@ -107,7 +107,7 @@ fn the_database_its_wal_and_shm_are_0600_and_the_data_directory_0700() {
     assert_eq!(mode(&dir.join("pepper")), 0o600, "pepper");
     // A running server holds the WAL and shared-memory files open; a write fills the WAL.
     let mut server = serve(&dir, &[]);
-    let created = crate::process::http()
+    let created = crate::support::binary::http()
         .post(format!("{}/api/v1/workspaces/{ws}/api-keys", server.base))
         .bearer_auth(&key)
         .json(&serde_json::json!({"name": "fills the wal"}))

@@ -6,7 +6,7 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::process::{admin, admin_env, bootstrap, BIN};
+use crate::support::binary::{admin, admin_env, bootstrap, BIN};
 use crate::support::legacy;
 
 const OTHER_PEPPER: &str = "another instance's pepper, 32 bytes+";

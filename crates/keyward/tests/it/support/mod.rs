@@ -7,6 +7,7 @@
     reason = "shared by every test module; each uses a different subset"
 )]
 
+pub mod binary;
 pub mod legacy;
 
 use keyward::app::Server;
