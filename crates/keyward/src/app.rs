@@ -111,12 +111,15 @@ pub async fn open_service(config: &Config, mode: OpenMode) -> Result<Service, St
     let settings = settings(config)?;
     let store = open_store(config, mode).await?;
     let unreadable = |e: keyward_core::store::StoreError| format!("cannot read the database: {e}");
+    // Anything hashed with a pepper: users (sessions, keys) or service tokens, or the
+    // fingerprint itself. A database from before fingerprints may hold only tokens.
     let has_data = store
         .pepper_fingerprint()
         .await
         .map_err(unreadable)?
         .is_some()
-        || store.count_users().await.map_err(unreadable)? > 0;
+        || store.count_users().await.map_err(unreadable)? > 0
+        || !store.service_tokens().await.map_err(unreadable)?.is_empty();
     let pepper = crate::pepper::load(config, has_data)?;
     let service = Service::new(store, pepper.pepper, settings);
     match service

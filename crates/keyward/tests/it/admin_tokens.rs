@@ -179,6 +179,7 @@ async fn upgrading_renames_duplicate_token_names_and_keeps_every_token() {
     let newer = legacy::insert_service_token(&pool, "billing", 2000).await;
     let other = legacy::insert_service_token(&pool, "search", 1000).await;
     pool.close().await;
+    std::fs::write(tmp.path().join("pepper"), "the pepper of the old install").unwrap();
 
     let (code, _, err) = admin(tmp.path(), &["migrate"], None);
     assert_eq!(code, 0, "{err}");

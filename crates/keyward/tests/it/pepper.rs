@@ -114,3 +114,15 @@ async fn a_database_from_before_fingerprints_records_one_at_first_start() {
     );
     assert_pepper_refused(code, &err, "the next start with another pepper");
 }
+
+#[tokio::test]
+async fn a_lost_pepper_is_not_replaced_in_an_old_database_that_holds_only_service_tokens() {
+    let tmp = tempfile::tempdir().unwrap();
+    let pool = legacy::database(&tmp.path().join("keyward.db")).await;
+    legacy::insert_service_token(&pool, "billing", 0).await;
+    pool.close().await;
+    let (code, _, err) = admin(tmp.path(), &["admin", "service-token", "list"], None);
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("pepper") && err.contains("backup"), "{err}");
+    assert!(!tmp.path().join("pepper").exists(), "a new pepper was made");
+}
