@@ -192,11 +192,14 @@ impl ApiKey {
 #[derive(Debug, Clone)]
 pub struct ServiceToken {
     pub id: Uuid,
+    /// Unique among the instance's tokens, revoked ones included.
     pub name: String,
     pub token_prefix: String,
     pub hash: CredentialHash,
     pub created_at: Timestamp,
     pub revoked_at: Option<Timestamp>,
+    /// The last verify call made with it, written in batches like keys' `last_used_at`.
+    pub last_used_at: Option<Timestamp>,
 }
 
 #[derive(Debug, Clone)]

@@ -57,6 +57,19 @@ impl Pepper {
     }
 }
 
+/// What the pepper fingerprint is an HMAC of. Never change it: every database records the
+/// fingerprint under this label, and a new label would make every node refuse to start.
+const PEPPER_FINGERPRINT_LABEL: &str = "keyward pepper fingerprint v1";
+
+impl Pepper {
+    /// `HMAC-SHA256(pepper, fixed label)`: recorded in the database, so that a node started
+    /// with another instance's pepper is told so instead of answering 401 to every key. It
+    /// reveals nothing usable about the pepper, which is at least 16 random bytes.
+    pub fn fingerprint(&self) -> CredentialHash {
+        self.hash(PEPPER_FINGERPRINT_LABEL)
+    }
+}
+
 impl std::fmt::Debug for Pepper {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("Pepper(<redacted>)")
@@ -135,6 +148,18 @@ mod tests {
             assert!(!printed.contains("argon2id"), "{printed}");
             assert!(printed.contains("redacted"), "{printed}");
         }
+    }
+
+    #[test]
+    fn the_fingerprint_tells_peppers_apart_and_is_stable() {
+        let one = Pepper::new(b"one pepper, 16 bytes".to_vec());
+        let two = Pepper::new(b"two pepper, 16 bytes".to_vec());
+        assert!(one.fingerprint().ct_eq(&one.clone().fingerprint()));
+        assert!(!one.fingerprint().ct_eq(&two.fingerprint()));
+        // The label is part of every recorded fingerprint: this pins it.
+        assert!(one
+            .fingerprint()
+            .ct_eq(&one.hash("keyward pepper fingerprint v1")));
     }
 
     #[test]

@@ -87,8 +87,17 @@ pub trait Store: Send + Sync + 'static {
     async fn user_by_id(&self, id: Uuid) -> StoreResult<Option<User>>;
     /// `email` is already lower-cased.
     async fn user_by_email(&self, email: &str) -> StoreResult<Option<User>>;
+    /// Every user of the instance, oldest first by `(created_at, id)`, only rows strictly
+    /// after `after`; for the operator's `admin user list`.
+    async fn list_users(&self, after: Option<Cursor>, limit: u32) -> StoreResult<Vec<User>>;
 
     async fn workspace(&self, id: Uuid) -> StoreResult<Option<Workspace>>;
+    /// Every workspace of the instance, ordered and paged like [`Store::list_users`].
+    async fn list_workspaces(
+        &self,
+        after: Option<Cursor>,
+        limit: u32,
+    ) -> StoreResult<Vec<Workspace>>;
     /// The workspaces a user belongs to, with the user's role, oldest first.
     async fn workspaces_of_user(&self, user_id: Uuid) -> StoreResult<Vec<(Workspace, Role)>>;
     async fn membership(
@@ -122,6 +131,13 @@ pub trait Store: Send + Sync + 'static {
         hash: &CredentialHash,
     ) -> StoreResult<Option<ServiceToken>>;
     async fn session_by_hash(&self, hash: &CredentialHash) -> StoreResult<Option<Session>>;
+    /// Every service token, revoked ones included, oldest first. An instance has a handful.
+    async fn service_tokens(&self) -> StoreResult<Vec<ServiceToken>>;
+    /// Moves `last_used_at` forward (never back) for each service token, in one batch.
+    async fn record_service_token_use(&self, uses: &[(Uuid, Timestamp)]) -> StoreResult<()>;
+
+    /// The recorded fingerprint of the pepper the stored hashes were made with, if any.
+    async fn pepper_fingerprint(&self) -> StoreResult<Option<CredentialHash>>;
 }
 
 /// One write transaction. Dropping it without [`StoreTx::commit`] rolls it back.
@@ -145,6 +161,8 @@ pub trait StoreTx: Send {
 
     /// `Conflict` when the email is taken.
     async fn insert_user(&mut self, user: &User) -> StoreResult<()>;
+    /// Writes name, password_hash and email_verified_at; the email and id never change.
+    async fn update_user(&mut self, user: &User) -> StoreResult<()>;
     async fn insert_workspace(&mut self, workspace: &Workspace) -> StoreResult<()>;
     /// Writes name, plan, key_prefix, members_can_create_keys and updated_at.
     async fn update_workspace(&mut self, workspace: &Workspace) -> StoreResult<()>;
@@ -167,7 +185,20 @@ pub trait StoreTx: Send {
     ) -> StoreResult<Vec<ApiKey>>;
 
     async fn insert_audit(&mut self, event: &AuditEvent) -> StoreResult<()>;
+    /// `Conflict` when the name or the hash is taken.
     async fn insert_service_token(&mut self, token: &ServiceToken) -> StoreResult<()>;
+    /// Writes name and revoked_at; `Conflict` when the name is taken.
+    async fn update_service_token(&mut self, token: &ServiceToken) -> StoreResult<()>;
     async fn insert_session(&mut self, session: &Session) -> StoreResult<()>;
     async fn delete_session(&mut self, id: Uuid) -> StoreResult<()>;
+
+    /// The recorded pepper fingerprint, as this transaction sees it.
+    async fn pepper_fingerprint(&mut self) -> StoreResult<Option<CredentialHash>>;
+    /// Records the pepper fingerprint; `Conflict` when one is recorded already (it is never
+    /// replaced: a different pepper means a different instance).
+    async fn insert_pepper_fingerprint(
+        &mut self,
+        fingerprint: &CredentialHash,
+        at: Timestamp,
+    ) -> StoreResult<()>;
 }

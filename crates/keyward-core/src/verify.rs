@@ -134,7 +134,7 @@ mod tests {
         AuditEvent, Member, Membership, Role, ServiceToken, Session, Timestamp, User, Workspace,
     };
     use crate::secret::CredentialHash;
-    use crate::store::{AuditQuery, KeyQuery, StoreError, StoreResult, StoreTx};
+    use crate::store::{AuditQuery, Cursor, KeyQuery, StoreError, StoreResult, StoreTx};
 
     /// A store that only counts lookups and knows no key: anything else is an error.
     #[derive(Default)]
@@ -166,7 +166,13 @@ mod tests {
         async fn user_by_email(&self, _: &str) -> StoreResult<Option<User>> {
             nothing()
         }
+        async fn list_users(&self, _: Option<Cursor>, _: u32) -> StoreResult<Vec<User>> {
+            nothing()
+        }
         async fn workspace(&self, _: Uuid) -> StoreResult<Option<Workspace>> {
+            nothing()
+        }
+        async fn list_workspaces(&self, _: Option<Cursor>, _: u32) -> StoreResult<Vec<Workspace>> {
             nothing()
         }
         async fn workspaces_of_user(&self, _: Uuid) -> StoreResult<Vec<(Workspace, Role)>> {
@@ -204,6 +210,15 @@ mod tests {
             nothing()
         }
         async fn session_by_hash(&self, _: &CredentialHash) -> StoreResult<Option<Session>> {
+            nothing()
+        }
+        async fn service_tokens(&self) -> StoreResult<Vec<ServiceToken>> {
+            nothing()
+        }
+        async fn record_service_token_use(&self, _: &[(Uuid, Timestamp)]) -> StoreResult<()> {
+            nothing()
+        }
+        async fn pepper_fingerprint(&self) -> StoreResult<Option<CredentialHash>> {
             nothing()
         }
     }

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use keyward_core::key_format::KeyPrefix;
 use keyward_core::scope::Catalog;
-use keyward_core::service::{Plan, Settings};
+use keyward_core::service::{PepperCheck, Plan, Settings};
 use keyward_core::store::Store;
 use keyward_core::Service;
 use tokio::net::TcpListener;
@@ -17,10 +17,19 @@ use crate::config::Config;
 use crate::http::metrics::Metrics;
 use crate::http::rate_limit::FailureLimiter;
 use crate::http::{self, AppState};
+use crate::private_files;
 use crate::store::sqlite::SqliteStore;
 
+/// Whether opening the database may create it. Only `serve` and `migrate` create one
+/// (PRODUCT.md §9); every other command needs an existing database.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OpenMode {
+    CreateIfMissing,
+    ExistingOnly,
+}
+
 /// Opens the configured database and runs migrations.
-pub async fn open_store(config: &Config) -> Result<Arc<dyn Store>, String> {
+pub async fn open_store(config: &Config, mode: OpenMode) -> Result<Arc<dyn Store>, String> {
     let url = config.database_url();
     if !url.starts_with("sqlite:") {
         return Err(format!(
@@ -28,15 +37,27 @@ pub async fn open_store(config: &Config) -> Result<Arc<dyn Store>, String> {
             crate::config::DatabaseUrl(url)
         ));
     }
-    std::fs::create_dir_all(&config.data_dir).map_err(|e| {
-        format!(
-            "cannot create data directory {}: {e}",
-            config.data_dir.display()
-        )
-    })?;
-    let store = SqliteStore::open_url(&url)
-        .await
-        .map_err(|e| format!("cannot open database: {e}"))?;
+    let store = match mode {
+        OpenMode::CreateIfMissing => {
+            private_files::create_dir(&config.data_dir).map_err(|e| {
+                format!(
+                    "cannot create data directory {}: {e}",
+                    config.data_dir.display()
+                )
+            })?;
+            SqliteStore::open_url(&url).await
+        }
+        OpenMode::ExistingOnly => {
+            let path = SqliteStore::database_path(&url)
+                .map_err(|e| format!("cannot open database: {e}"))?;
+            if !path.exists() {
+                return Err(no_database(&path));
+            }
+            private_files::tighten(&config.data_dir, private_files::DIR_MODE);
+            SqliteStore::open_existing_url(&url).await
+        }
+    }
+    .map_err(|e| format!("cannot open database: {e}"))?;
     store
         .migrate()
         .await
@@ -44,6 +65,18 @@ pub async fn open_store(config: &Config) -> Result<Arc<dyn Store>, String> {
     Ok(Arc::new(store))
 }
 
+/// What to do when a command that needs data finds no database: most often a mistyped
+/// `--data-dir`, or a first run that skipped `migrate`.
+fn no_database(path: &std::path::Path) -> String {
+    format!(
+        "no keyward database at {}: create one with `keyward migrate` (or by starting \
+         `keyward serve`), or check --data-dir / --database-url if it lives elsewhere",
+        path.display()
+    )
+}
+
+/// The domain's settings from the config. `Config::load` has already refused invalid values
+/// (exit code 2, naming the key); these errors only guard configs built in code.
 pub fn settings(config: &Config) -> Result<Settings, String> {
     Ok(Settings {
         catalog: Catalog::new(config.scopes.clone())?,
@@ -72,17 +105,36 @@ pub fn settings(config: &Config) -> Result<Settings, String> {
     })
 }
 
-/// The service over the configured store: what `serve` and the admin CLI both use.
-pub async fn open_service(config: &Config) -> Result<Service, String> {
+/// The service over the configured store: what `serve` and the admin CLI both use. It
+/// refuses to start when the pepper is not the one the database's hashes were made with.
+pub async fn open_service(config: &Config, mode: OpenMode) -> Result<Service, String> {
     let settings = settings(config)?;
-    let store = open_store(config).await?;
+    let store = open_store(config, mode).await?;
+    let unreadable = |e: keyward_core::store::StoreError| format!("cannot read the database: {e}");
+    // Anything hashed with a pepper: users (sessions, keys) or service tokens, or the
+    // fingerprint itself. A database from before fingerprints may hold only tokens.
     let has_data = store
-        .count_users()
+        .pepper_fingerprint()
         .await
-        .map_err(|e| format!("cannot read the database: {e}"))?
-        > 0;
+        .map_err(unreadable)?
+        .is_some()
+        || store.count_users().await.map_err(unreadable)? > 0
+        || !store.service_tokens().await.map_err(unreadable)?.is_empty();
     let pepper = crate::pepper::load(config, has_data)?;
-    Ok(Service::new(store, pepper, settings))
+    let service = Service::new(store, pepper.pepper, settings);
+    match service
+        .check_pepper()
+        .await
+        .map_err(|e| format!("cannot check the pepper against the database: {e}"))?
+    {
+        PepperCheck::Matches => {}
+        PepperCheck::Recorded => tracing::info!(
+            "recorded the pepper's fingerprint in the database; a node with another pepper \
+             will refuse to start"
+        ),
+        PepperCheck::Mismatch => return Err(crate::pepper::mismatch(&pepper.source, config)),
+    }
+    Ok(service)
 }
 
 /// A running server: its address, and a handle to stop it gracefully.
@@ -96,7 +148,7 @@ pub struct Server {
 impl Server {
     /// Binds `config.listen` (port 0 picks a free port) and serves in the background.
     pub async fn start(config: &Config) -> Result<Server, String> {
-        let service = open_service(config).await?;
+        let service = open_service(config, OpenMode::CreateIfMissing).await?;
         let listener = TcpListener::bind(&config.listen)
             .await
             .map_err(|e| format!("cannot listen on {}: {e}", config.listen))?;

@@ -7,4 +7,5 @@ pub mod config;
 pub mod http;
 pub mod logging;
 pub mod pepper;
+pub mod private_files;
 pub mod store;

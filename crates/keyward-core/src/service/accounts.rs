@@ -6,7 +6,7 @@ use uuid::Uuid;
 
 use super::{Caller, RequestMeta, Service, Via};
 use crate::error::{Error, Result};
-use crate::key_format::{self, KeyPrefix, SERVICE_TOKEN_PREFIX};
+use crate::key_format::{self, SERVICE_TOKEN_PREFIX};
 use crate::model::{new_id, now, ApiKey, Role, ServiceToken, Session, User, Workspace};
 use crate::scope::ScopeSet;
 use crate::secret::{PasswordHash, SecretString};
@@ -115,26 +115,6 @@ impl Service {
         found.ok_or(Error::NotFound)
     }
 
-    /// The operator's `admin service-token create`; the secret is returned once.
-    pub async fn create_service_token(&self, name: &str) -> Result<(ServiceToken, SecretString)> {
-        let name = validate::name("name", name).map_err(|e| Error::Validation(vec![e]))?;
-        let prefix = KeyPrefix::parse(SERVICE_TOKEN_PREFIX)
-            .ok_or_else(|| Error::Internal("bad token prefix".into()))?;
-        let minted = key_format::generate(&prefix);
-        let token = ServiceToken {
-            id: new_id(),
-            name,
-            token_prefix: minted.display_prefix,
-            hash: self.pepper.hash(minted.secret.expose_secret()),
-            created_at: now(),
-            revoked_at: None,
-        };
-        let mut tx = self.store.begin().await?;
-        tx.insert_service_token(&token).await?;
-        tx.commit().await?;
-        Ok((token, minted.secret))
-    }
-
     /// Starts a session for a user: returns the session cookie value and its CSRF token.
     pub async fn create_session(&self, user_id: Uuid) -> Result<(SecretString, SecretString)> {
         let token = random_secret();
@@ -235,7 +215,11 @@ impl Service {
         }
         let hash = self.pepper.hash(presented);
         match self.store.service_token_by_hash(&hash).await? {
-            Some(t) if t.revoked_at.is_none() && t.hash.ct_eq(&hash) => Ok(t),
+            Some(t) if t.revoked_at.is_none() && t.hash.ct_eq(&hash) => {
+                // In memory only; the usage flusher writes it, off the verify path.
+                self.usage.record_service_token(t.id, now());
+                Ok(t)
+            }
             _ => Err(unauthorized),
         }
     }

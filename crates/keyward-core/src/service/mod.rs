@@ -3,10 +3,13 @@
 
 mod accounts;
 mod audit;
+mod instance;
 mod keys;
 mod members;
+mod operator;
 mod principal;
 mod rotation;
+mod service_tokens;
 mod workspaces;
 
 use std::collections::BTreeMap;
@@ -17,11 +20,12 @@ use uuid::Uuid;
 
 pub use accounts::{NewUser, WhoAmI};
 pub use audit::AuditFilter;
+pub use instance::PepperCheck;
 pub use keys::{CreatedKey, KeyFilter, KeyPatch, NewKey};
 pub use members::{MemberPatch, NewMember};
 pub use principal::{Caller, Principal, RequestMeta, Via};
 pub use rotation::Rotation;
-pub use workspaces::WorkspacePatch;
+pub use workspaces::{PlanChange, WorkspacePatch};
 
 /// Every audit action, for the API's schema of `action`.
 pub use audit::ACTIONS;

@@ -16,6 +16,25 @@ pub struct WorkspacePatch {
     pub members_can_create_keys: Option<bool>,
 }
 
+/// The outcome of the operator's `set-plan`.
+#[derive(Debug, Clone)]
+pub struct PlanChange {
+    pub workspace: Workspace,
+    pub previous_plan: String,
+    /// The workspace's active keys, counted as the plan limit counts them.
+    pub active_keys: u64,
+    /// The new plan's limit; `None` for no limit.
+    pub max_active_keys: Option<u64>,
+}
+
+impl PlanChange {
+    /// More active keys than the new plan allows: no new key until some are revoked.
+    pub fn over_limit(&self) -> bool {
+        self.max_active_keys
+            .is_some_and(|max| self.active_keys > max)
+    }
+}
+
 impl Service {
     /// A session sees all of its user's workspaces; a key sees only its own.
     pub async fn list_workspaces(&self, caller: &Caller) -> Result<Vec<(Workspace, Role)>> {
@@ -145,8 +164,10 @@ impl Service {
         Ok(ws)
     }
 
-    /// The operator's `admin workspace set-plan`.
-    pub async fn set_plan(&self, workspace_id: Uuid, plan: &str) -> Result<Workspace> {
+    /// The operator's `admin workspace set-plan`. A workspace may already hold more active
+    /// keys than the new plan allows: they keep working, and the answer says so, because
+    /// only new keys are refused.
+    pub async fn set_plan(&self, workspace_id: Uuid, plan: &str) -> Result<PlanChange> {
         if !self.settings.plans.contains_key(plan) {
             let known: Vec<&str> = self.settings.plans.keys().map(String::as_str).collect();
             return Err(Error::validation(
@@ -167,7 +188,19 @@ impl Service {
         let details = json!({"changed": {"plan": plan}, "previous_plan": old});
         tx.insert_audit(&operator.audit("workspace.updated", ("workspace", ws.id), details))
             .await?;
+        // Counted like the plan check counts them, inside the same transaction.
+        let active_keys = tx.key_counts(ws.id, now()).await?.active;
         tx.commit().await?;
-        Ok(ws)
+        let max_active_keys = self
+            .settings
+            .plans
+            .get(plan)
+            .and_then(|p| p.max_active_keys);
+        Ok(PlanChange {
+            workspace: ws,
+            previous_plan: old,
+            active_keys,
+            max_active_keys,
+        })
     }
 }

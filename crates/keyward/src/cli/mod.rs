@@ -65,6 +65,10 @@ pub fn main() -> ExitCode {
     let loaded = match Config::load(cli.config.as_deref(), &overrides) {
         Ok(l) => l,
         Err(e) => {
+            // Logging is not set up yet (its format is config), so these go out plainly.
+            for warning in &e.warnings {
+                eprintln!("warning: {warning}");
+            }
             eprintln!("error: {e}");
             return ExitCode::from(2);
         }
@@ -94,7 +98,7 @@ async fn run(command: Command, config: Config) -> Result<(), String> {
     match command {
         Command::Serve { .. } => serve(config).await,
         Command::Migrate => {
-            crate::app::open_store(&config).await?;
+            crate::app::open_store(&config, crate::app::OpenMode::CreateIfMissing).await?;
             println!(
                 "migrations applied to {:?}",
                 crate::config::DatabaseUrl(config.database_url())

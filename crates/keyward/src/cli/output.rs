@@ -30,6 +30,13 @@ impl Table {
         self.rows.push(cells.to_vec());
     }
 
+    /// For a column that only some listings fill, e.g. a role shown only for one user.
+    pub fn drop_last_column(&mut self) {
+        for row in &mut self.rows {
+            row.pop();
+        }
+    }
+
     pub fn print(&self) {
         let columns = self.rows.first().map_or(0, Vec::len);
         let widths: Vec<usize> = (0..columns)

@@ -3,6 +3,11 @@
 //! tests run the real binary; the store contract runs against every backend.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod admin_options;
+mod admin_tokens;
+mod admin_users;
+mod config_errors;
+mod data_dir;
 mod errors;
 mod hardening;
 mod http_edge;
@@ -14,6 +19,7 @@ mod metrics;
 mod no_echo;
 mod openapi;
 mod operations;
+mod pepper;
 mod process;
 mod request_logs;
 mod roles_and_scopes;

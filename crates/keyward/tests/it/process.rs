@@ -1,144 +1,11 @@
 //! The real `keyward` binary: start-up, the admin CLI, `kill -9` durability and the graceful
 //! SIGTERM that flushes `last_used_at`.
 
-use std::io::{BufRead, BufReader, Write};
-use std::path::Path;
-use std::process::{Child, Command, Stdio};
-use std::time::Duration;
+use std::process::Command;
 
 use serde_json::{json, Value};
 
-const BIN: &str = env!("CARGO_BIN_EXE_keyward");
-
-/// A `keyward serve` process on a free port, over `data_dir`.
-struct Process {
-    child: Child,
-    base: String,
-    output: std::sync::mpsc::Receiver<String>,
-}
-
-fn serve(data_dir: &Path, env: &[(&str, &str)]) -> Process {
-    let mut child = Command::new(BIN)
-        .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
-        .arg(data_dir)
-        .envs(env.iter().copied())
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let first = lines.next().unwrap().unwrap();
-    let base = first
-        .strip_prefix("keyward listening on ")
-        .unwrap_or_else(|| panic!("unexpected: {first}"))
-        .to_owned();
-    // Later lines (the first-user hint) are read on a thread, so the pipe never fills.
-    let (tx, output) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for line in lines.map_while(Result::ok) {
-            if tx.send(line).is_err() {
-                break;
-            }
-        }
-    });
-    Process {
-        child,
-        base,
-        output,
-    }
-}
-
-impl Process {
-    /// Waits up to 10 s for a line of output containing `needle`.
-    fn wait_for_output(&self, needle: &str) -> Result<String, String> {
-        let deadline = std::time::Instant::now() + Duration::from_secs(10);
-        let mut seen = String::new();
-        while let Some(left) = deadline.checked_duration_since(std::time::Instant::now()) {
-            match self.output.recv_timeout(left) {
-                Ok(line) if line.contains(needle) => return Ok(line),
-                Ok(line) => seen.push_str(&line),
-                Err(_) => break,
-            }
-        }
-        Err(seen)
-    }
-}
-
-fn admin(data_dir: &Path, args: &[&str], stdin: Option<&str>) -> (i32, String, String) {
-    let mut child = Command::new(BIN)
-        .args(args)
-        .arg("--data-dir")
-        .arg(data_dir)
-        .env("RUST_LOG", "warn")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    if let Some(input) = stdin {
-        child
-            .stdin
-            .take()
-            .unwrap()
-            .write_all(input.as_bytes())
-            .unwrap();
-    }
-    drop(child.stdin.take());
-    let out = child.wait_with_output().unwrap();
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into(),
-        String::from_utf8_lossy(&out.stderr).into(),
-    )
-}
-
-/// Makes a verified owner with a workspace through the admin CLI; returns (workspace id, key).
-fn bootstrap(dir: &Path) -> (String, String) {
-    let (code, out, err) = admin(
-        dir,
-        &[
-            "admin",
-            "user",
-            "create",
-            "--email",
-            "ops@example.com",
-            "--password-stdin",
-            "--verified",
-            "--workspace",
-            "Ops",
-            "--json",
-        ],
-        Some("correct horse battery staple\n"),
-    );
-    assert_eq!(code, 0, "{err}");
-    let created: Value = serde_json::from_str(&out).unwrap();
-    let ws = created["workspace"]["id"].as_str().unwrap().to_owned();
-    let (code, out, err) = admin(
-        dir,
-        &[
-            "admin",
-            "apikey",
-            "create",
-            "--name",
-            "ops",
-            "--user-id",
-            "OPS@example.com",
-        ],
-        None,
-    );
-    assert_eq!(code, 0, "{err}");
-    let key = out
-        .trim()
-        .strip_prefix("Created: ")
-        .unwrap_or_else(|| panic!("{out}"))
-        .to_owned();
-    (ws, key)
-}
-
-fn http() -> reqwest::blocking::Client {
-    reqwest::blocking::Client::new()
-}
+use crate::support::binary::{admin, bootstrap, http, serve};
 
 #[test]
 fn serve_creates_the_data_directory_and_says_how_to_create_the_first_user() {
@@ -229,6 +96,7 @@ fn admin_apikey_create_prints_created_and_the_key_works_over_http() {
 #[test]
 fn admin_commands_exit_1_on_refusals_and_2_on_usage_errors() {
     let tmp = tempfile::tempdir().unwrap();
+    assert_eq!(admin(tmp.path(), &["migrate"], None).0, 0);
     let (code, _, err) = admin(
         tmp.path(),
         &[
@@ -396,6 +264,7 @@ fn a_lost_pepper_is_never_silently_replaced_over_existing_data() {
 #[test]
 fn a_new_workspace_always_starts_with_an_owner() {
     let tmp = tempfile::tempdir().unwrap();
+    assert_eq!(admin(tmp.path(), &["migrate"], None).0, 0);
     let (code, _, err) = admin(
         tmp.path(),
         &[

@@ -93,6 +93,7 @@ fn json_logs_at_debug_level_never_hold_a_secret() {
         std::io::Write::write_all(&mut child.stdin.take().unwrap(), stdin.as_bytes()).unwrap();
         child.wait_with_output().unwrap()
     };
+    assert!(run(&["migrate"], "").status.success());
     let created = run(
         &[
             "admin",

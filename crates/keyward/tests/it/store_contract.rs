@@ -9,6 +9,7 @@ mod audit_and_credentials;
 mod fixtures;
 mod key_listing;
 mod keys;
+mod operations;
 mod sqlite;
 mod transactions;
 
@@ -64,4 +65,11 @@ contract_tests!(on_sqlite, crate::store_contract::sqlite::fresh;
     transactions::committed_writes_are_visible_to_plain_reads,
     transactions::a_transaction_sees_its_own_uncommitted_writes,
     transactions::concurrent_transactions_are_serialized,
+    operations::pepper_fingerprint_is_recorded_once_and_never_replaced,
+    operations::service_tokens_are_listed_oldest_first_with_every_field,
+    operations::service_token_names_are_unique_revoked_ones_included,
+    operations::update_service_token_writes_name_and_revoked_at,
+    operations::record_service_token_use_never_moves_last_used_at_backwards,
+    operations::users_and_workspaces_are_listed_oldest_first_after_the_cursor,
+    operations::update_user_writes_name_password_hash_and_email_verified_at,
 );

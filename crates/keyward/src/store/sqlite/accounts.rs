@@ -2,8 +2,8 @@
 //! read pool (for `Store`) and an open transaction (for `StoreTx`) share one query.
 
 use keyward_core::model::{Member, Membership, Role, User, Workspace};
-use keyward_core::store::StoreResult;
-use sqlx::SqliteExecutor;
+use keyward_core::store::{Cursor, StoreResult};
+use sqlx::{QueryBuilder, Sqlite, SqliteExecutor};
 use uuid::Uuid;
 
 use super::error::map_err;
@@ -50,6 +50,42 @@ pub(crate) async fn user_by_email(
         .transpose()
 }
 
+pub(crate) async fn list_users(
+    ex: impl SqliteExecutor<'_>,
+    after: Option<Cursor>,
+    limit: u32,
+) -> StoreResult<Vec<User>> {
+    let mut sql = QueryBuilder::new(format!("SELECT {USER_COLUMNS} FROM users u"));
+    push_after(&mut sql, "u", after);
+    sql.push(" ORDER BY u.created_at, u.id LIMIT ")
+        .push_bind(i64::from(limit));
+    let rows = sql.build().fetch_all(ex).await.map_err(map_err)?;
+    rows.iter().map(user_from_row).collect()
+}
+
+/// ` WHERE (created_at, id) > (?, ?)`: oldest-first listings continue after the cursor.
+fn push_after(sql: &mut QueryBuilder<'_, Sqlite>, table: &str, after: Option<Cursor>) {
+    if let Some(after) = after {
+        sql.push(format!(" WHERE ({table}.created_at, {table}.id) > ("))
+            .push_bind(millis(after.at))
+            .push(", ")
+            .push_bind(id(after.id))
+            .push(")");
+    }
+}
+
+pub(crate) async fn update_user(ex: impl SqliteExecutor<'_>, user: &User) -> StoreResult<()> {
+    sqlx::query("UPDATE users SET name = ?, password_hash = ?, email_verified_at = ? WHERE id = ?")
+        .bind(&user.name)
+        .bind(user.password_hash.as_ref().map(|h| h.expose_secret()))
+        .bind(opt_millis(user.email_verified_at))
+        .bind(id(user.id))
+        .execute(ex)
+        .await
+        .map_err(map_err)?;
+    Ok(())
+}
+
 pub(crate) async fn insert_user(ex: impl SqliteExecutor<'_>, user: &User) -> StoreResult<()> {
     sqlx::query(
         "INSERT INTO users (id, email, name, password_hash, email_verified_at, created_at) \
@@ -80,6 +116,19 @@ pub(crate) async fn workspace(
         .as_ref()
         .map(workspace_from_row)
         .transpose()
+}
+
+pub(crate) async fn list_workspaces(
+    ex: impl SqliteExecutor<'_>,
+    after: Option<Cursor>,
+    limit: u32,
+) -> StoreResult<Vec<Workspace>> {
+    let mut sql = QueryBuilder::new(format!("SELECT {WORKSPACE_COLUMNS} FROM workspaces w"));
+    push_after(&mut sql, "w", after);
+    sql.push(" ORDER BY w.created_at, w.id LIMIT ")
+        .push_bind(i64::from(limit));
+    let rows = sql.build().fetch_all(ex).await.map_err(map_err)?;
+    rows.iter().map(workspace_from_row).collect()
 }
 
 pub(crate) async fn workspaces_of_user(

@@ -1,10 +1,10 @@
 //! Service tokens and console sessions: instance-level credentials, stored only as hashes
 //! and found through their unique hash indexes.
 
-use keyward_core::model::{ServiceToken, Session};
+use keyward_core::model::{ServiceToken, Session, Timestamp};
 use keyward_core::secret::CredentialHash;
 use keyward_core::store::StoreResult;
-use sqlx::SqliteExecutor;
+use sqlx::{SqliteConnection, SqliteExecutor};
 use uuid::Uuid;
 
 use super::error::map_err;
@@ -28,13 +28,20 @@ pub(crate) async fn service_token_by_hash(
         .transpose()
 }
 
+pub(crate) async fn service_tokens(ex: impl SqliteExecutor<'_>) -> StoreResult<Vec<ServiceToken>> {
+    let sql = format!("SELECT {SERVICE_TOKEN_COLUMNS} FROM service_tokens ORDER BY created_at, id");
+    let rows = sqlx::query(&sql).fetch_all(ex).await.map_err(map_err)?;
+    rows.iter().map(service_token_from_row).collect()
+}
+
 pub(crate) async fn insert_service_token(
     ex: impl SqliteExecutor<'_>,
     token: &ServiceToken,
 ) -> StoreResult<()> {
     sqlx::query(
-        "INSERT INTO service_tokens (id, name, token_prefix, hash, created_at, revoked_at) \
-         VALUES (?, ?, ?, ?, ?, ?)",
+        "INSERT INTO service_tokens \
+         (id, name, token_prefix, hash, created_at, revoked_at, last_used_at) \
+         VALUES (?, ?, ?, ?, ?, ?, ?)",
     )
     .bind(id(token.id))
     .bind(&token.name)
@@ -42,9 +49,42 @@ pub(crate) async fn insert_service_token(
     .bind(hash(&token.hash))
     .bind(millis(token.created_at))
     .bind(opt_millis(token.revoked_at))
+    .bind(opt_millis(token.last_used_at))
     .execute(ex)
     .await
     .map_err(map_err)?;
+    Ok(())
+}
+
+pub(crate) async fn update_service_token(
+    ex: impl SqliteExecutor<'_>,
+    token: &ServiceToken,
+) -> StoreResult<()> {
+    sqlx::query("UPDATE service_tokens SET name = ?, revoked_at = ? WHERE id = ?")
+        .bind(&token.name)
+        .bind(opt_millis(token.revoked_at))
+        .bind(id(token.id))
+        .execute(ex)
+        .await
+        .map_err(map_err)?;
+    Ok(())
+}
+
+pub(crate) async fn record_service_token_use(
+    conn: &mut SqliteConnection,
+    uses: &[(Uuid, Timestamp)],
+) -> StoreResult<()> {
+    for (token_id, at) in uses {
+        sqlx::query(
+            "UPDATE service_tokens SET last_used_at = MAX(COALESCE(last_used_at, 0), ?) \
+             WHERE id = ?",
+        )
+        .bind(millis(*at))
+        .bind(id(*token_id))
+        .execute(&mut *conn)
+        .await
+        .map_err(map_err)?;
+    }
     Ok(())
 }
 

@@ -77,7 +77,9 @@ fn conflict_name(message: &str) -> &'static str {
         "api_keys.hash" => "an API key with this hash already exists",
         "api_keys.rotated_from" => "this key has already been rotated",
         "service_tokens.hash" => "a service token with this hash already exists",
+        "service_tokens.name" => "a service token with this name already exists",
         "sessions.token_hash" => "a session with this token already exists",
+        "pepper_fingerprint.id" => "a pepper fingerprint is already recorded",
         c if c.ends_with(".id") => "a row with this id already exists",
         _ => "a unique constraint refused the write",
     }

@@ -11,11 +11,12 @@ mod accounts;
 mod audit;
 mod credentials;
 mod error;
+mod instance;
 mod keys;
 mod rows;
 mod tx;
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::str::FromStr;
 use std::time::Duration;
 
@@ -24,7 +25,7 @@ use keyward_core::model::{
     ApiKey, AuditEvent, Member, Membership, Role, ServiceToken, Session, Timestamp, User, Workspace,
 };
 use keyward_core::secret::CredentialHash;
-use keyward_core::store::{AuditQuery, KeyQuery, Store, StoreError, StoreResult, StoreTx};
+use keyward_core::store::{AuditQuery, Cursor, KeyQuery, Store, StoreError, StoreResult, StoreTx};
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
@@ -33,6 +34,7 @@ use uuid::Uuid;
 
 use self::error::map_err;
 use self::tx::SqliteTx;
+use crate::private_files;
 
 /// How long a statement waits for a lock held by another process (e.g. the admin CLI while
 /// the server runs) before it gives up with `Unavailable`.
@@ -45,6 +47,33 @@ const READ_CONNECTIONS: u32 = 4;
 /// instead of at the first write, so the limit checks a transaction reads cannot be made
 /// stale by another writer before it inserts.
 const BEGIN_WRITE: &str = "BEGIN IMMEDIATE";
+
+/// Connection options for a `sqlite:` URL; in-memory databases are refused.
+fn url_options(url: &str) -> StoreResult<SqliteConnectOptions> {
+    if url.contains(":memory:") || url.contains("mode=memory") {
+        return Err(StoreError::Unavailable(
+            "in-memory SQLite databases are not supported; give a file path".into(),
+        ));
+    }
+    SqliteConnectOptions::from_str(url).map_err(map_err)
+}
+
+/// Creates the database file with mode 0600 before SQLite opens it (SQLite would use 0644,
+/// and gives the WAL and shared-memory files the database file's mode), and narrows the
+/// three files of an existing database that are more open than that.
+fn make_private(path: &Path, create: bool) -> StoreResult<()> {
+    if create {
+        private_files::create_file(path).map_err(|e| {
+            StoreError::Unavailable(format!("cannot create {}: {}", path.display(), e.kind()))
+        })?;
+    }
+    for suffix in ["", "-wal", "-shm"] {
+        let mut file = path.as_os_str().to_owned();
+        file.push(suffix);
+        private_files::tighten(Path::new(&file), private_files::FILE_MODE);
+    }
+    Ok(())
+}
 
 /// keyward's SQLite store. Cheap to clone: both pools are shared handles.
 #[derive(Debug, Clone)]
@@ -59,26 +88,34 @@ pub struct SqliteStore {
 impl SqliteStore {
     /// Opens (creating it if missing) the database file at `path`.
     pub async fn open(path: &Path) -> StoreResult<SqliteStore> {
-        Self::open_with(SqliteConnectOptions::new().filename(path)).await
+        Self::open_with(SqliteConnectOptions::new().filename(path), true).await
     }
 
     /// Opens a database from a `sqlite://path` or `sqlite:path` URL, creating the file if
     /// missing. In-memory databases are refused: the read pool could not see them.
     pub async fn open_url(url: &str) -> StoreResult<SqliteStore> {
-        if url.contains(":memory:") || url.contains("mode=memory") {
-            return Err(StoreError::Unavailable(
-                "in-memory SQLite databases are not supported; give a file path".into(),
-            ));
-        }
-        let options = SqliteConnectOptions::from_str(url).map_err(map_err)?;
-        Self::open_with(options).await
+        Self::open_with(url_options(url)?, true).await
     }
 
-    async fn open_with(base: SqliteConnectOptions) -> StoreResult<SqliteStore> {
+    /// Like [`SqliteStore::open_url`], but fails instead of creating a missing file: for
+    /// commands that only read or change data, which must never leave an empty database
+    /// behind where a mistyped `--data-dir` pointed.
+    pub async fn open_existing_url(url: &str) -> StoreResult<SqliteStore> {
+        Self::open_with(url_options(url)?, false).await
+    }
+
+    /// The file a `sqlite:` URL names, so callers can tell "no database yet" apart from
+    /// "cannot open it".
+    pub fn database_path(url: &str) -> StoreResult<PathBuf> {
+        Ok(url_options(url)?.get_filename().to_path_buf())
+    }
+
+    async fn open_with(base: SqliteConnectOptions, create: bool) -> StoreResult<SqliteStore> {
+        make_private(base.get_filename(), create)?;
         let base = base.foreign_keys(true).busy_timeout(BUSY_TIMEOUT);
         let write_options = base
             .clone()
-            .create_if_missing(true)
+            .create_if_missing(create)
             // WAL lets readers proceed while the single writer commits.
             .journal_mode(SqliteJournalMode::Wal)
             // FULL fsyncs the WAL at every commit. NORMAL (the usual WAL pairing) survives
@@ -158,8 +195,20 @@ impl Store for SqliteStore {
         accounts::user_by_email(&self.read, email).await
     }
 
+    async fn list_users(&self, after: Option<Cursor>, limit: u32) -> StoreResult<Vec<User>> {
+        accounts::list_users(&self.read, after, limit).await
+    }
+
     async fn workspace(&self, id: Uuid) -> StoreResult<Option<Workspace>> {
         accounts::workspace(&self.read, id).await
+    }
+
+    async fn list_workspaces(
+        &self,
+        after: Option<Cursor>,
+        limit: u32,
+    ) -> StoreResult<Vec<Workspace>> {
+        accounts::list_workspaces(&self.read, after, limit).await
     }
 
     async fn workspaces_of_user(&self, user_id: Uuid) -> StoreResult<Vec<(Workspace, Role)>> {
@@ -221,5 +270,23 @@ impl Store for SqliteStore {
 
     async fn session_by_hash(&self, hash: &CredentialHash) -> StoreResult<Option<Session>> {
         credentials::session_by_hash(&self.read, hash).await
+    }
+
+    async fn service_tokens(&self) -> StoreResult<Vec<ServiceToken>> {
+        credentials::service_tokens(&self.read).await
+    }
+
+    async fn record_service_token_use(&self, uses: &[(Uuid, Timestamp)]) -> StoreResult<()> {
+        if uses.is_empty() {
+            return Ok(());
+        }
+        // One transaction for the whole batch, as for keys.
+        let mut tx = self.write.begin_with(BEGIN_WRITE).await.map_err(map_err)?;
+        credentials::record_service_token_use(&mut tx, uses).await?;
+        tx.commit().await.map_err(map_err)
+    }
+
+    async fn pepper_fingerprint(&self) -> StoreResult<Option<CredentialHash>> {
+        instance::pepper_fingerprint(&self.read).await
     }
 }

@@ -32,7 +32,7 @@ pub(crate) const KEY_COLUMNS: &str = "id, workspace_id, name, key_prefix, hash, 
 pub(crate) const AUDIT_COLUMNS: &str = "id, workspace_id, at, actor_type, actor_id, action, \
      target_type, target_id, ip, user_agent, details";
 pub(crate) const SERVICE_TOKEN_COLUMNS: &str =
-    "id, name, token_prefix, hash, created_at, revoked_at";
+    "id, name, token_prefix, hash, created_at, revoked_at, last_used_at";
 pub(crate) const SESSION_COLUMNS: &str =
     "id, token_hash, csrf_hash, user_id, created_at, last_seen_at";
 
@@ -225,6 +225,7 @@ pub(crate) fn service_token_from_row(row: &SqliteRow) -> StoreResult<ServiceToke
         hash: get_hash(row, "hash")?,
         created_at: get_time(row, "created_at")?,
         revoked_at: get_opt_time(row, "revoked_at")?,
+        last_used_at: get_opt_time(row, "last_used_at")?,
     })
 }
 

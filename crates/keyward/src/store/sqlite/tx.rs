@@ -8,12 +8,13 @@ use async_trait::async_trait;
 use keyward_core::model::{
     ApiKey, AuditEvent, Membership, ServiceToken, Session, Timestamp, User, Workspace,
 };
+use keyward_core::secret::CredentialHash;
 use keyward_core::store::{KeyCounts, StoreResult, StoreTx};
 use sqlx::{Sqlite, Transaction};
 use uuid::Uuid;
 
 use super::error::map_err;
-use super::{accounts, audit, credentials, keys};
+use super::{accounts, audit, credentials, instance, keys};
 
 pub(crate) struct SqliteTx {
     tx: Transaction<'static, Sqlite>,
@@ -65,6 +66,10 @@ impl StoreTx for SqliteTx {
         accounts::insert_user(&mut *self.tx, user).await
     }
 
+    async fn update_user(&mut self, user: &User) -> StoreResult<()> {
+        accounts::update_user(&mut *self.tx, user).await
+    }
+
     async fn insert_workspace(&mut self, workspace: &Workspace) -> StoreResult<()> {
         accounts::insert_workspace(&mut *self.tx, workspace).await
     }
@@ -109,11 +114,27 @@ impl StoreTx for SqliteTx {
         credentials::insert_service_token(&mut *self.tx, token).await
     }
 
+    async fn update_service_token(&mut self, token: &ServiceToken) -> StoreResult<()> {
+        credentials::update_service_token(&mut *self.tx, token).await
+    }
+
     async fn insert_session(&mut self, session: &Session) -> StoreResult<()> {
         credentials::insert_session(&mut *self.tx, session).await
     }
 
     async fn delete_session(&mut self, id: Uuid) -> StoreResult<()> {
         credentials::delete_session(&mut *self.tx, id).await
+    }
+
+    async fn pepper_fingerprint(&mut self) -> StoreResult<Option<CredentialHash>> {
+        instance::pepper_fingerprint(&mut *self.tx).await
+    }
+
+    async fn insert_pepper_fingerprint(
+        &mut self,
+        fingerprint: &CredentialHash,
+        at: Timestamp,
+    ) -> StoreResult<()> {
+        instance::insert_pepper_fingerprint(&mut *self.tx, fingerprint, at).await
     }
 }

@@ -207,6 +207,7 @@ pub async fn service_tokens_are_found_by_hash(store: Db) {
         hash: random_hash(),
         created_at: t,
         revoked_at: None,
+        last_used_at: None,
     };
     let revoked = ServiceToken {
         id: new_id(),
@@ -215,6 +216,7 @@ pub async fn service_tokens_are_found_by_hash(store: Db) {
         hash: random_hash(),
         created_at: t,
         revoked_at: Some(t + ms(1)),
+        last_used_at: None,
     };
     let mut tx = store.begin().await.unwrap();
     tx.insert_service_token(&token).await.unwrap();

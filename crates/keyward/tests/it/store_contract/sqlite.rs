@@ -74,6 +74,19 @@ async fn open_url_accepts_both_url_forms_and_refuses_memory() {
 }
 
 #[tokio::test]
+async fn open_existing_url_refuses_a_missing_file_and_creates_nothing() {
+    let dir = TempDir::new().unwrap();
+    let path = dir.path().join("keyward.db");
+    let url = format!("sqlite://{}", path.display());
+    assert_eq!(SqliteStore::database_path(&url).unwrap(), path);
+    assert!(SqliteStore::open_existing_url(&url).await.is_err());
+    assert!(!path.exists(), "opening an existing database created one");
+    SqliteStore::open_url(&url).await.unwrap().close().await;
+    let store = SqliteStore::open_existing_url(&url).await.unwrap();
+    store.migrate().await.unwrap();
+}
+
+#[tokio::test]
 async fn an_unopenable_path_is_unavailable() {
     let dir = TempDir::new().unwrap();
     let path = dir.path().join("missing-dir").join("keyward.db");

@@ -7,6 +7,9 @@
     reason = "shared by every test module; each uses a different subset"
 )]
 
+pub mod binary;
+pub mod legacy;
+
 use keyward::app::Server;
 use keyward::config::Config;
 use keyward_core::model::{Role, User};

@@ -1,5 +1,9 @@
 //! Layered configuration (PRODUCT.md §8): built-in defaults, then `keyward.toml`, then
-//! `KEYWARD_*` environment variables, then command-line flags.
+//! `KEYWARD_*` environment variables, then command-line flags. Unknown keys are reported
+//! (`unknown`); invalid values stop start-up with exit code 2 (`check`).
+
+mod check;
+mod unknown;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -160,56 +164,71 @@ pub struct Loaded {
     pub warnings: Vec<String>,
 }
 
+/// Why the config cannot be used (exit code 2), with the warnings found on the way: an
+/// unknown key is often the cause of a missing or wrong value, so both are shown.
+#[derive(Debug)]
+pub struct ConfigError {
+    pub message: String,
+    pub warnings: Vec<String>,
+}
+
+impl std::fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl From<String> for ConfigError {
+    fn from(message: String) -> Self {
+        Self {
+            message,
+            warnings: Vec::new(),
+        }
+    }
+}
+
 impl Config {
     /// Loads the layers. `file` is `--config`; without it `./keyward.toml` is read if present.
-    pub fn load(file: Option<&Path>, overrides: &Overrides) -> Result<Loaded, String> {
+    pub fn load(file: Option<&Path>, overrides: &Overrides) -> Result<Loaded, ConfigError> {
         let mut figment = Figment::from(Serialized::defaults(Config::default()));
         match file {
             Some(path) if !path.exists() => {
                 return Err(format!(
                     "config file {} does not exist; check --config",
                     path.display()
-                ))
+                )
+                .into())
             }
             Some(path) => figment = figment.merge(Toml::file(path)),
             None => figment = figment.merge(Toml::file("keyward.toml")),
         }
-        // Only known keys: KEYWARD_URL and KEYWARD_API_KEY belong to the client CLI.
+        // Only known keys: the client CLI's KEYWARD_URL, KEYWARD_API_KEY, … are not ours.
+        // The pepper is read below, as text.
         figment = figment
             .merge(
                 Env::prefixed("KEYWARD_")
-                    .filter(|k| KEYS.contains(&k.as_str().to_lowercase().as_str())),
+                    .filter(|k| unknown::is_config_variable(k.as_str()) && k != "pepper"),
             )
             .merge(Serialized::defaults(overrides));
-        let mut warnings = Vec::new();
-        if let Ok(all) = figment.extract::<BTreeMap<String, figment::value::Value>>() {
-            for key in all.keys().filter(|k| !KEYS.contains(&k.as_str())) {
-                warnings.push(format!(
-                    "unknown config key `{key}` ignored; known keys: {}",
-                    KEYS.join(", ")
-                ));
-            }
+        let mut warnings = unknown::config_keys(&figment);
+        warnings.extend(unknown::variables(std::env::vars_os()));
+        let checked = figment
+            .extract::<Config>()
+            .map_err(check::extraction_error)
+            .and_then(|mut config| {
+                // Figment parses environment values, so an all-digit pepper would become a
+                // number (and a type error quoting it). The pepper is the variable's text.
+                if let Some(raw) = std::env::var_os("KEYWARD_PEPPER") {
+                    config.pepper = Some(raw.into_string().map_err(|_| {
+                        "invalid configuration: KEYWARD_PEPPER is not valid UTF-8".to_owned()
+                    })?);
+                }
+                check::values(&config, &figment).map(|()| config)
+            });
+        match checked {
+            Ok(config) => Ok(Loaded { config, warnings }),
+            Err(message) => Err(ConfigError { message, warnings }),
         }
-        let config: Config = figment
-            .extract()
-            .map_err(|e| format!("invalid configuration: {e}"))?;
-        config.check()?;
-        Ok(Loaded { config, warnings })
-    }
-
-    fn check(&self) -> Result<(), String> {
-        if !self.plans.contains_key(&self.default_plan) {
-            return Err(format!(
-                "default_plan `{}` is not among the configured plans ({}); add [plans.{}] or change default_plan",
-                self.default_plan,
-                self.plans.keys().cloned().collect::<Vec<_>>().join(", "),
-                self.default_plan
-            ));
-        }
-        if self.last_used_flush_seconds == 0 {
-            return Err("last_used_flush_seconds must be at least 1".into());
-        }
-        Ok(())
     }
 
     /// The database URL, defaulting to SQLite in the data directory.
@@ -304,7 +323,7 @@ mod tests {
                 loaded.warnings
             );
             let missing = Config::load(Some(Path::new("nope.toml")), &Overrides::default());
-            assert!(missing.is_err_and(|e| e.contains("nope.toml")));
+            assert!(missing.is_err_and(|e| e.message.contains("nope.toml")));
             Ok(())
         });
     }
@@ -313,8 +332,60 @@ mod tests {
     fn a_default_plan_that_is_not_configured_is_refused_with_a_fix() {
         figment::Jail::expect_with(|jail| {
             jail.set_env("KEYWARD_DEFAULT_PLAN", "gold");
-            let err = Config::load(None, &Overrides::default()).unwrap_err();
+            let err = Config::load(None, &Overrides::default())
+                .unwrap_err()
+                .message;
             assert!(err.contains("[plans.gold]"), "{err}");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn invalid_values_name_the_flag_the_variable_or_the_file_they_came_from() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file("keyward.toml", "max_keys_per_workspace = 0\n")?;
+            jail.set_env("KEYWARD_LAST_USED_FLUSH_SECONDS", "0");
+            let flags = Overrides {
+                listen: Some("no-port".into()),
+                ..Overrides::default()
+            };
+            let err = Config::load(None, &flags).unwrap_err().message;
+            assert!(err.contains("--listen must be HOST:PORT"), "{err}");
+            assert!(err.contains("KEYWARD_LAST_USED_FLUSH_SECONDS"), "{err}");
+            assert!(
+                err.contains("`max_keys_per_workspace` in") && err.contains("keyward.toml"),
+                "{err}"
+            );
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn unknown_nested_keys_are_reported_with_the_plan_they_are_in() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file(
+                "keyward.toml",
+                "[plans.free]\nmax_active_key = 3\n[plans.team]\nmax_active_keys = 9\n",
+            )?;
+            let loaded = Config::load(None, &Overrides::default()).unwrap();
+            assert_eq!(loaded.warnings.len(), 1, "{:?}", loaded.warnings);
+            assert!(loaded.warnings[0].contains("`plans.free.max_active_key`"));
+            assert_eq!(loaded.config.plans["team"].max_active_keys, Some(9));
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn a_secret_value_of_the_wrong_type_is_never_quoted() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file("keyward.toml", "database_url = 123456789\n")?;
+            let err = Config::load(None, &Overrides::default())
+                .unwrap_err()
+                .message;
+            assert!(
+                err.contains("database_url") && !err.contains("123456789"),
+                "{err}"
+            );
             Ok(())
         });
     }

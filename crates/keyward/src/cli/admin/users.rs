@@ -1,0 +1,135 @@
+//! `keyward admin user ...`: create, list and verify users.
+
+use clap::Subcommand;
+use keyward_core::model::Role;
+use keyward_core::service::NewUser;
+use keyward_core::Service;
+
+use super::{all_pages, find_user, read_password, Refusal};
+use crate::cli::output::{self, Table};
+use crate::http::dto::{UserOut, WorkspaceOut};
+
+#[derive(Subcommand, Debug)]
+pub enum UserCommand {
+    /// Create a user, optionally with a new workspace.
+    Create {
+        #[arg(long)]
+        email: String,
+        /// Read the password from standard input (at least 12 characters).
+        #[arg(long)]
+        password_stdin: bool,
+        #[arg(long)]
+        name: Option<String>,
+        /// Mark the email as verified.
+        #[arg(long)]
+        verified: bool,
+        /// Create a workspace of this name with the user in it.
+        #[arg(long, value_name = "NAME")]
+        workspace: Option<String>,
+        /// The user's role in the new workspace (default owner); needs --workspace.
+        #[arg(long, requires = "workspace", value_parser = ["owner", "admin", "member"])]
+        role: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// List every user, oldest first.
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Mark a user's email verified (audited as `user.email_verified` in each workspace).
+    Verify {
+        #[arg(value_name = "ID|EMAIL")]
+        user: String,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+pub async fn run(service: &Service, command: UserCommand) -> Result<(), Refusal> {
+    match command {
+        UserCommand::Create {
+            email,
+            password_stdin,
+            name,
+            verified,
+            workspace,
+            role,
+            json,
+        } => {
+            let password = if password_stdin {
+                Some(read_password()?)
+            } else {
+                None
+            };
+            let role = role.as_deref().and_then(Role::parse).unwrap_or(Role::Owner);
+            let input = NewUser {
+                email,
+                name,
+                password,
+                verified,
+                workspace_name: workspace,
+                role,
+            };
+            let (user, ws) = service.create_user(input).await?;
+            if json {
+                output::json(&serde_json::json!({
+                    "user": UserOut::from(user),
+                    "workspace": ws.map(|w| WorkspaceOut::new(w, Some(role))),
+                }));
+            } else {
+                println!("Created user {} ({})", user.email, user.id);
+                if let Some(ws) = ws {
+                    println!(
+                        "Created workspace {:?} ({}) with {} as {}",
+                        ws.name,
+                        ws.id,
+                        user.email,
+                        role.as_str()
+                    );
+                }
+            }
+            Ok(())
+        }
+        UserCommand::List { json } => {
+            let users = all_pages(|cursor| service.list_users(cursor, Some(200))).await?;
+            if json {
+                output::json(&users.into_iter().map(UserOut::from).collect::<Vec<_>>());
+            } else {
+                let mut table = Table::new(["ID", "EMAIL", "NAME", "VERIFIED", "CREATED"]);
+                for u in users {
+                    table.row([
+                        u.id.to_string(),
+                        u.email,
+                        u.name,
+                        if u.email_verified_at.is_some() {
+                            "yes"
+                        } else {
+                            "no"
+                        }
+                        .to_owned(),
+                        output::time(Some(u.created_at)),
+                    ]);
+                }
+                table.print();
+            }
+            Ok(())
+        }
+        UserCommand::Verify { user, json } => {
+            let user = find_user(service, &user).await?;
+            let (user, changed) = service.verify_user_email(user).await?;
+            if json {
+                output::json(&UserOut::from(user));
+            } else if changed {
+                println!("Verified {} ({})", user.email, user.id);
+            } else {
+                println!(
+                    "{} was already verified at {}",
+                    user.email,
+                    output::time(user.email_verified_at)
+                );
+            }
+            Ok(())
+        }
+    }
+}
