@@ -11,7 +11,7 @@ fi
 
 # The OpenAPI test checks the served document with a real validator, Python's
 # openapi-spec-validator. It lives in a virtualenv under target/, made once; the test finds it
-# through KEYWARD_OPENAPI_VALIDATOR (and fails, saying how to install it, when it is absent).
+# through OPENAPI_VALIDATOR (and fails, saying how to install it, when it is absent).
 OPENAPI_VENV=target/openapi-venv
 OPENAPI_VALIDATOR="$OPENAPI_VENV/bin/openapi-spec-validator"
 if [ ! -x "$OPENAPI_VALIDATOR" ]; then
@@ -31,7 +31,7 @@ if [ ! -x "$OPENAPI_VALIDATOR" ]; then
   fi
   "$OPENAPI_VENV/bin/pip" install --quiet --disable-pip-version-check "openapi-spec-validator~=0.9.0"
 fi
-export KEYWARD_OPENAPI_VALIDATOR="$PWD/$OPENAPI_VALIDATOR"
+export OPENAPI_VALIDATOR="$PWD/$OPENAPI_VALIDATOR"
 
 echo "==> cargo fmt --check"
 cargo fmt --all -- --check

@@ -269,6 +269,8 @@ mod tests {
     #[test]
     fn layers_apply_in_order_defaults_then_file_then_environment_then_flags() {
         figment::Jail::expect_with(|jail| {
+            // The developer's or CI's own KEYWARD_* variables must not leak into these.
+            jail.clear_env();
             jail.create_file(
                 "keyward.toml",
                 "listen = \"127.0.0.1:1111\"\nmax_keys_per_workspace = 7\nscopes = [\"apps:read\"]\n[plans.team]\nmax_active_keys = 3\n",
@@ -315,6 +317,8 @@ mod tests {
     #[test]
     fn unknown_keys_are_reported_and_a_missing_config_file_is_an_error() {
         figment::Jail::expect_with(|jail| {
+            // The developer's or CI's own KEYWARD_* variables must not leak into these.
+            jail.clear_env();
             jail.create_file("keyward.toml", "lisen = \"127.0.0.1:1\"\n")?;
             let loaded = Config::load(None, &Overrides::default()).unwrap();
             assert!(
@@ -331,6 +335,8 @@ mod tests {
     #[test]
     fn a_default_plan_that_is_not_configured_is_refused_with_a_fix() {
         figment::Jail::expect_with(|jail| {
+            // The developer's or CI's own KEYWARD_* variables must not leak into these.
+            jail.clear_env();
             jail.set_env("KEYWARD_DEFAULT_PLAN", "gold");
             let err = Config::load(None, &Overrides::default())
                 .unwrap_err()
@@ -343,6 +349,8 @@ mod tests {
     #[test]
     fn invalid_values_name_the_flag_the_variable_or_the_file_they_came_from() {
         figment::Jail::expect_with(|jail| {
+            // The developer's or CI's own KEYWARD_* variables must not leak into these.
+            jail.clear_env();
             jail.create_file("keyward.toml", "max_keys_per_workspace = 0\n")?;
             jail.set_env("KEYWARD_LAST_USED_FLUSH_SECONDS", "0");
             let flags = Overrides {
@@ -363,6 +371,8 @@ mod tests {
     #[test]
     fn unknown_nested_keys_are_reported_with_the_plan_they_are_in() {
         figment::Jail::expect_with(|jail| {
+            // The developer's or CI's own KEYWARD_* variables must not leak into these.
+            jail.clear_env();
             jail.create_file(
                 "keyward.toml",
                 "[plans.free]\nmax_active_key = 3\n[plans.team]\nmax_active_keys = 9\n",
@@ -378,6 +388,8 @@ mod tests {
     #[test]
     fn a_secret_value_of_the_wrong_type_is_never_quoted() {
         figment::Jail::expect_with(|jail| {
+            // The developer's or CI's own KEYWARD_* variables must not leak into these.
+            jail.clear_env();
             jail.create_file("keyward.toml", "database_url = 123456789\n")?;
             let err = Config::load(None, &Overrides::default())
                 .unwrap_err()

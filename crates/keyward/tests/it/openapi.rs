@@ -11,9 +11,9 @@ use serde_json::{json, Value};
 
 use crate::support::TestApp;
 
-const VALIDATOR_ENV: &str = "KEYWARD_OPENAPI_VALIDATOR";
+const VALIDATOR_ENV: &str = "OPENAPI_VALIDATOR";
 
-/// The validator: `$KEYWARD_OPENAPI_VALIDATOR`, or the one `scripts/test.sh` installs.
+/// The validator: `$OPENAPI_VALIDATOR`, or the one `scripts/test.sh` installs.
 fn validator() -> PathBuf {
     if let Some(path) = std::env::var_os(VALIDATOR_ENV) {
         return path.into();

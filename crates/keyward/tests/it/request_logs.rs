@@ -8,10 +8,10 @@ use std::process::{Command, Stdio};
 
 use serde_json::{json, Value};
 
-const BIN: &str = env!("CARGO_BIN_EXE_keyward");
+use crate::support::binary::keyward;
 
 fn admin_json(dir: &Path, args: &[&str], stdin: &str) -> Value {
-    let mut child = Command::new(BIN)
+    let mut child = keyward()
         .args(args)
         .args(["--json", "--data-dir"])
         .arg(dir)
@@ -39,7 +39,7 @@ fn admin_json(dir: &Path, args: &[&str], stdin: &str) -> Value {
 /// An owner's key (`id`, `workspace_id`, `key`) and a service token (`id`, `token`), in a
 /// database made by `keyward migrate` (admin commands never create one).
 fn bootstrap(dir: &Path) -> (Value, Value) {
-    let migrated = Command::new(BIN)
+    let migrated = keyward()
         .args(["migrate", "--data-dir"])
         .arg(dir)
         .env("RUST_LOG", "warn")
@@ -78,7 +78,7 @@ fn bootstrap(dir: &Path) -> (Value, Value) {
 /// Serves over `dir` with `log_format`, runs `requests` against its base URL, stops it
 /// with SIGTERM, and returns what it wrote to stderr.
 fn serve_and_log(dir: &Path, log_format: &str, requests: impl FnOnce(&str)) -> String {
-    let mut server = Command::new(BIN)
+    let mut server = keyward()
         .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
         .arg(dir)
         .env("KEYWARD_LOG_FORMAT", log_format)

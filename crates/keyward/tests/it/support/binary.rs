@@ -10,6 +10,18 @@ use serde_json::Value;
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_keyward");
 
+/// The `keyward` binary, without the `KEYWARD_*` variables of whoever runs the tests: each
+/// test sets the ones it means, and a developer's own (or the test script's) stay out.
+pub fn keyward() -> Command {
+    let mut command = Command::new(BIN);
+    for (name, _) in std::env::vars_os() {
+        if name.to_string_lossy().starts_with("KEYWARD_") {
+            command.env_remove(name);
+        }
+    }
+    command
+}
+
 /// A `keyward serve` process on a free port, over `data_dir`.
 pub struct Process {
     pub child: Child,
@@ -18,7 +30,7 @@ pub struct Process {
 }
 
 pub fn serve(data_dir: &Path, env: &[(&str, &str)]) -> Process {
-    let mut child = Command::new(BIN)
+    let mut child = keyward()
         .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
         .arg(data_dir)
         .envs(env.iter().copied())
@@ -77,7 +89,7 @@ pub fn admin_env(
     stdin: Option<&str>,
     env: &[(&str, &str)],
 ) -> (i32, String, String) {
-    let mut child = Command::new(BIN)
+    let mut child = keyward()
         .args(args)
         .arg("--data-dir")
         .arg(data_dir)
