@@ -20,9 +20,18 @@ pub struct NewUser {
     pub name: Option<String>,
     pub password: Option<SecretString>,
     pub verified: bool,
-    /// Creates a workspace of this name with the user in `role`.
-    pub workspace_name: Option<String>,
+    /// Where the user starts, in `role`; `None` leaves it in no workspace.
+    pub workspace: Option<UserWorkspace>,
     pub role: Role,
+}
+
+/// The workspace `admin user create` puts a new user in.
+#[derive(Debug, Clone)]
+pub enum UserWorkspace {
+    /// A new workspace of this name. It must start with its owner, so `role` must be owner.
+    New(String),
+    /// An existing workspace, joined in any role, as a member added by the operator.
+    Join(Uuid),
 }
 
 /// The answer of `GET /users/current`.
@@ -49,19 +58,21 @@ impl Service {
         if let Some(pw) = &input.password {
             f.take(validate::password("password", pw.expose_secret()));
         }
-        let workspace_name = match input.workspace_name.as_deref() {
-            Some(raw) => f.take(validate::name("workspace", raw)).map(Some),
-            None => Some(None),
+        let workspace = match &input.workspace {
+            Some(UserWorkspace::New(raw)) => f
+                .take(validate::name("workspace", raw))
+                .map(|name| Some(UserWorkspace::New(name))),
+            other => Some(other.clone()),
         };
-        if input.workspace_name.is_some() && input.role != Role::Owner {
+        if matches!(input.workspace, Some(UserWorkspace::New(_))) && input.role != Role::Owner {
             // A workspace always keeps an owner (PRODUCT.md §1), so a new one starts with one.
             f.take::<()>(Err(crate::error::FieldError::new(
                 "role",
-                "a new workspace needs an owner: create it with --role owner, then add other users as members",
+                "a new workspace needs an owner: create it with --role owner, then add others with --workspace ID --role ROLE",
             )));
         }
         f.finish()?;
-        let (Some(email), Some(name), Some(workspace_name)) = (email, name, workspace_name) else {
+        let (Some(email), Some(name), Some(workspace)) = (email, name, workspace) else {
             return Err(Error::Internal("validation passed without values".into()));
         };
         let password_hash = match input.password {
@@ -84,18 +95,20 @@ impl Service {
             }
             other => other.into(),
         })?;
-        let workspace = match workspace_name {
-            Some(ws_name) => {
-                let caller = Caller {
-                    user: user.clone(),
-                    via: Via::System,
-                    meta: RequestMeta::default(),
-                };
-                Some(
-                    self.insert_workspace(tx.as_mut(), &caller, ws_name, user.id, input.role)
-                        .await?,
-                )
-            }
+        let caller = Caller {
+            user: user.clone(),
+            via: Via::System,
+            meta: RequestMeta::default(),
+        };
+        let workspace = match workspace {
+            Some(UserWorkspace::New(ws_name)) => Some(
+                self.insert_workspace(tx.as_mut(), &caller, ws_name, user.id, input.role)
+                    .await?,
+            ),
+            Some(UserWorkspace::Join(id)) => Some(
+                self.join_workspace(tx.as_mut(), &caller, id, input.role)
+                    .await?,
+            ),
             None => None,
         };
         tx.commit().await?;

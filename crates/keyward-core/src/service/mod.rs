@@ -18,7 +18,7 @@ use std::sync::Arc;
 use base64::Engine;
 use uuid::Uuid;
 
-pub use accounts::{NewUser, WhoAmI};
+pub use accounts::{NewUser, UserWorkspace, WhoAmI};
 pub use audit::AuditFilter;
 pub use instance::PepperCheck;
 pub use keys::{CreatedKey, KeyFilter, KeyPatch, NewKey};

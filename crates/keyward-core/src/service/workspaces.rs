@@ -104,6 +104,36 @@ impl Service {
         Ok(ws)
     }
 
+    /// Adds `user` to an existing workspace in `role`, for the operator's `admin user create
+    /// --workspace ID`, recorded like an addition through the API (`member.added`).
+    pub(crate) async fn join_workspace(
+        &self,
+        tx: &mut dyn crate::store::StoreTx,
+        caller: &Caller,
+        workspace_id: Uuid,
+        role: Role,
+    ) -> Result<Workspace> {
+        let ws = tx.lock_workspace(workspace_id).await?.ok_or_else(|| {
+            Error::validation(
+                "workspace",
+                "no workspace has this id; see `keyward admin workspace list`",
+            )
+        })?;
+        let user = &caller.user;
+        tx.insert_membership(&Membership {
+            workspace_id,
+            user_id: user.id,
+            role,
+            scopes: None,
+            created_at: now(),
+        })
+        .await?;
+        let details = json!({"email": user.email, "role": role, "scopes": null});
+        tx.insert_audit(&caller.audit(ws.id, "member.added", ("user", user.id), details))
+            .await?;
+        Ok(ws)
+    }
+
     pub async fn get_workspace(&self, p: &Principal) -> Result<Workspace> {
         p.require("workspace:read")?;
         Ok(p.workspace.clone())

@@ -283,3 +283,85 @@ fn a_new_workspace_always_starts_with_an_owner() {
     assert_eq!(code, 1);
     assert!(err.contains("needs an owner"), "{err}");
 }
+
+#[test]
+fn user_create_with_a_workspace_id_joins_that_workspace_in_the_given_role() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (workspace, owner_key) = bootstrap(tmp.path());
+    let (code, out, err) = admin(
+        tmp.path(),
+        &[
+            "admin",
+            "user",
+            "create",
+            "--email",
+            "bob@example.com",
+            "--verified",
+            "--workspace",
+            &workspace,
+            "--role",
+            "member",
+            "--json",
+        ],
+        None,
+    );
+    assert_eq!(code, 0, "{err}");
+    let created: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(created["workspace"]["id"], workspace.as_str(), "{out}");
+    assert_eq!(created["workspace"]["role"], "member", "{out}");
+
+    let server = serve(tmp.path(), &[]);
+    let members = http()
+        .get(format!(
+            "{}/api/v1/workspaces/{workspace}/members",
+            server.base
+        ))
+        .bearer_auth(&owner_key)
+        .send()
+        .unwrap()
+        .json::<Value>()
+        .unwrap();
+    let bob = members
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["email"] == "bob@example.com")
+        .unwrap_or_else(|| panic!("{members}"));
+    assert_eq!(bob["role"], "member");
+    let events = http()
+        .get(format!(
+            "{}/api/v1/workspaces/{workspace}/audit-events?action=member.added",
+            server.base
+        ))
+        .bearer_auth(&owner_key)
+        .send()
+        .unwrap()
+        .json::<Value>()
+        .unwrap();
+    assert_eq!(events[0]["actor"]["type"], "system", "{events}");
+    assert_eq!(events[0]["target"]["id"], bob["user_id"]);
+
+    let unknown = uuid::Uuid::now_v7().to_string();
+    let (code, _, err) = admin(
+        tmp.path(),
+        &[
+            "admin",
+            "user",
+            "create",
+            "--email",
+            "eve@example.com",
+            "--workspace",
+            &unknown,
+            "--role",
+            "admin",
+        ],
+        None,
+    );
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("workspace list"), "{err}");
+    let (_, users, _) = admin(tmp.path(), &["admin", "user", "list", "--json"], None);
+    assert!(
+        !users.contains("eve@example.com"),
+        "a refused create leaves no user behind: {users}"
+    );
+}

@@ -141,7 +141,7 @@ async fn emails_are_unique_and_matched_case_insensitively() {
         name: None,
         password: None,
         verified: true,
-        workspace_name: None,
+        workspace: None,
         role: keyward_core::model::Role::Owner,
     };
     let dup = app.service.create_user(again).await;

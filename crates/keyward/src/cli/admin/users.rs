@@ -2,7 +2,7 @@
 
 use clap::Subcommand;
 use keyward_core::model::Role;
-use keyward_core::service::NewUser;
+use keyward_core::service::{NewUser, UserWorkspace};
 use keyward_core::Service;
 
 use super::{all_pages, find_user, read_password, Refusal};
@@ -23,10 +23,11 @@ pub enum UserCommand {
         /// Mark the email as verified.
         #[arg(long)]
         verified: bool,
-        /// Create a workspace of this name with the user in it.
-        #[arg(long, value_name = "NAME")]
+        /// A new workspace of this name, with the user as its owner; or the id of an
+        /// existing workspace, which the user joins in --role.
+        #[arg(long, value_name = "NAME|ID")]
         workspace: Option<String>,
-        /// The user's role in the new workspace (default owner); needs --workspace.
+        /// The user's role in that workspace (default owner); needs --workspace.
         #[arg(long, requires = "workspace", value_parser = ["owner", "admin", "member"])]
         role: Option<String>,
         #[arg(long)]
@@ -63,14 +64,20 @@ pub async fn run(service: &Service, command: UserCommand) -> Result<(), Refusal>
                 None
             };
             let role = role.as_deref().and_then(Role::parse).unwrap_or(Role::Owner);
+            // An id names a workspace to join; anything else is the name of a new one.
+            let workspace = workspace.map(|raw| match uuid::Uuid::parse_str(raw.trim()) {
+                Ok(id) => UserWorkspace::Join(id),
+                Err(_) => UserWorkspace::New(raw),
+            });
             let input = NewUser {
                 email,
                 name,
                 password,
                 verified,
-                workspace_name: workspace,
+                workspace,
                 role,
             };
+            let joined = matches!(input.workspace, Some(UserWorkspace::Join(_)));
             let (user, ws) = service.create_user(input).await?;
             if json {
                 output::json(&serde_json::json!({
@@ -80,8 +87,9 @@ pub async fn run(service: &Service, command: UserCommand) -> Result<(), Refusal>
             } else {
                 println!("Created user {} ({})", user.email, user.id);
                 if let Some(ws) = ws {
+                    let verb = if joined { "Added" } else { "Created workspace" };
                     println!(
-                        "Created workspace {:?} ({}) with {} as {}",
+                        "{verb} {:?} ({}) with {} as {}",
                         ws.name,
                         ws.id,
                         user.email,

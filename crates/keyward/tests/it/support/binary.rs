@@ -61,6 +61,14 @@ pub fn serve(data_dir: &Path, env: &[(&str, &str)]) -> Process {
     }
 }
 
+/// A test that fails half-way must not leave its server running.
+impl Drop for Process {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
 impl Process {
     /// Waits up to 10 s for a line of output containing `needle`.
     pub fn wait_for_output(&self, needle: &str) -> Result<String, String> {

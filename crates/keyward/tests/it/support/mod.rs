@@ -13,7 +13,7 @@ pub mod legacy;
 use keyward::app::Server;
 use keyward::config::Config;
 use keyward_core::model::{Role, User};
-use keyward_core::service::{Caller, NewKey, NewMember, NewUser};
+use keyward_core::service::{Caller, NewKey, NewMember, NewUser, UserWorkspace};
 use keyward_core::Service;
 use reqwest::header::HeaderMap;
 use reqwest::{Method, StatusCode};
@@ -90,7 +90,7 @@ impl TestApp {
             name: None,
             password: None,
             verified,
-            workspace_name: None,
+            workspace: None,
             role: Role::Owner,
         };
         self.service.create_user(input).await.unwrap().0
@@ -106,7 +106,7 @@ impl TestApp {
             name: Some("Owner".into()),
             password: None,
             verified,
-            workspace_name: Some("Acme".into()),
+            workspace: Some(UserWorkspace::New("Acme".into())),
             role: Role::Owner,
         };
         let (user, ws) = self.service.create_user(input).await.unwrap();
