@@ -185,7 +185,10 @@ impl Server {
                 .flush(flush_service.store().as_ref())
                 .await
             {
-                Ok(n) => tracing::info!(keys = n, "flushed last_used_at on shutdown"),
+                Ok(n) => tracing::info!(
+                    written = n,
+                    "flushed last_used_at of keys and service tokens on shutdown"
+                ),
                 Err(e) => tracing::error!(error = %e, "could not flush last_used_at on shutdown"),
             }
         });

@@ -77,7 +77,7 @@ impl Metrics {
         );
         registry.register(
             "last_used_writes",
-            "Keys written by last_used_at batches",
+            "Keys and service tokens written by last_used_at batches",
             last_used_writes.clone(),
         );
         Self {
