@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::key_format::KeyPrefix;
-use crate::scope::{Catalog, ScopeSet, MEMBER_BASE_SCOPES};
+use crate::scope::{held_grants, Catalog, ScopeSet, MEMBER_BASE_SCOPES};
 use crate::secret::{CredentialHash, PasswordHash};
 
 pub type Timestamp = DateTime<Utc>;
@@ -74,6 +74,11 @@ impl Role {
     }
 }
 
+/// What a member holds only through its workspace's `members_can_create_keys` (PRODUCT.md §3).
+/// A member's product scopes cannot grant it (the catalog keeps them out of keyward's
+/// management families) and a member never holds `*`, so the setting alone decides it.
+pub const POLICY_SCOPE: &str = "api_keys:write";
+
 #[derive(Debug, Clone)]
 pub struct Membership {
     pub workspace_id: Uuid,
@@ -97,7 +102,7 @@ impl Membership {
                     None => held.extend(catalog.product_scopes().iter().cloned()),
                 }
                 if members_can_create_keys {
-                    held.push("api_keys:write".to_owned());
+                    held.push(POLICY_SCOPE.to_owned());
                 }
                 ScopeSet::from_trusted(held)
             }
@@ -169,23 +174,31 @@ impl ApiKey {
         }
     }
 
-    /// A key acts with its own scopes intersected with its creator's scopes at creation.
-    /// Equivalent to `effective_scopes().grants(required)`, without building the set: this
-    /// runs on every verification.
-    pub fn grants(&self, required: &str) -> bool {
-        self.scopes.grants(required) && self.creator_scopes.grants(required)
+    /// Whether the key grants `required` now: its own scopes, intersected with its creator's
+    /// snapshot, under the workspace policy of today. The same answer as
+    /// `effective_scopes(..).grants(required)`, without building the set: this runs on every
+    /// verification.
+    pub fn grants(&self, required: &str, members_can_create_keys: bool) -> bool {
+        !(self.policy_lapsed(members_can_create_keys) && held_grants(POLICY_SCOPE, required))
+            && self.scopes.grants(required)
+            && self.creator_scopes.grants(required)
     }
 
-    /// What the key holds: the exact intersection of its own scopes with its creator's
-    /// snapshot, so a family scope narrows to what the snapshot held instead of vanishing.
-    pub fn effective_scopes(&self) -> ScopeSet {
-        self.scopes.intersect(&self.creator_scopes)
+    /// What the key holds now: the exact intersection of its own scopes with its creator's
+    /// snapshot, so a family scope narrows to what the snapshot held instead of vanishing;
+    /// less `api_keys:write` when its creator was a member and the workspace policy that gave
+    /// it is off today, whenever the key was made.
+    pub fn effective_scopes(&self, members_can_create_keys: bool) -> ScopeSet {
+        let held = self.scopes.intersect(&self.creator_scopes);
+        if self.policy_lapsed(members_can_create_keys) {
+            held.without(POLICY_SCOPE)
+        } else {
+            held
+        }
     }
 
-    /// The old key of a rotation, still usable until its grace period ends. It does not
-    /// count toward the plan's active-key limit and cannot be rotated again.
-    pub fn in_grace(&self, now: Timestamp) -> bool {
-        self.rotated_to.is_some() && self.status(now) == KeyStatus::Active
+    fn policy_lapsed(&self, members_can_create_keys: bool) -> bool {
+        self.creator_role == Role::Member && !members_can_create_keys
     }
 }
 
@@ -317,22 +330,49 @@ mod tests {
     #[test]
     fn a_key_acts_with_its_scopes_intersected_with_its_creators_snapshot() {
         let k = key(ScopeSet::full(), ScopeSet::from_trusted(["apps:read"]));
-        assert!(k.grants("apps:read"));
-        assert!(!k.grants("apps:deploy"));
-        assert_eq!(k.effective_scopes(), ScopeSet::from_trusted(["apps:read"]));
+        assert!(k.grants("apps:read", false));
+        assert!(!k.grants("apps:deploy", false));
+        assert_eq!(
+            k.effective_scopes(false),
+            ScopeSet::from_trusted(["apps:read"])
+        );
         let k = key(
             ScopeSet::from_trusted(["apps:read", "billing:read"]),
             ScopeSet::from_trusted(["apps"]),
         );
-        assert_eq!(k.effective_scopes(), ScopeSet::from_trusted(["apps:read"]));
+        assert_eq!(
+            k.effective_scopes(false),
+            ScopeSet::from_trusted(["apps:read"])
+        );
         let family = key(
             ScopeSet::from_trusted(["apps"]),
             ScopeSet::from_trusted(["apps:read", "apps:deploy"]),
         );
         assert_eq!(
-            family.effective_scopes(),
+            family.effective_scopes(false),
             ScopeSet::from_trusted(["apps:deploy", "apps:read"]),
             "a family scope narrows to the snapshot instead of vanishing"
+        );
+    }
+
+    #[test]
+    fn a_member_made_key_holds_api_keys_write_only_while_the_workspace_policy_is_on() {
+        let snapshot = ScopeSet::from_trusted(["api_keys:read", "api_keys:write", "apps:read"]);
+        let mut k = key(ScopeSet::full(), snapshot.clone());
+        for (on, writes) in [(true, true), (false, false)] {
+            assert_eq!(k.grants("api_keys:write", on), writes, "policy {on}");
+            assert_eq!(
+                k.effective_scopes(on).grants("api_keys:write"),
+                writes,
+                "policy {on}"
+            );
+            assert!(k.grants("api_keys:read", on) && k.grants("apps:read", on));
+        }
+        k.creator_role = Role::Admin;
+        k.creator_scopes = ScopeSet::full();
+        assert!(
+            k.grants("api_keys:write", false),
+            "an admin's key holds it through its role, not the policy"
         );
     }
 

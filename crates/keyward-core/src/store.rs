@@ -64,11 +64,23 @@ pub struct AuditQuery {
     pub limit: u32,
 }
 
+/// A key found by its hash, with the two facts about its workspace that decide, at use
+/// time, what it may do (PRODUCT.md §3): whether its creator is still a member, and the
+/// workspace's `members_can_create_keys`. One lookup brings all three, so the verifier
+/// still makes one round trip.
+#[derive(Debug, Clone)]
+pub struct KeyLookup {
+    pub key: ApiKey,
+    pub creator_is_member: bool,
+    pub members_can_create_keys: bool,
+}
+
 /// Keys of a workspace that count toward its limits (deleted keys never count).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct KeyCounts {
-    /// Not revoked, not expired at `now`, and not the old key of a rotation (`rotated_to`
-    /// unset): a key in its grace period does not count toward the plan.
+    /// Not revoked and not expired at `now`; and not the old key of a rotation whose
+    /// successor (`rotated_to`) is itself active: a key in its grace period does not count
+    /// toward the plan while the key that replaced it does.
     pub active: u64,
     /// Active, revoked and expired.
     pub total: u64,
@@ -110,7 +122,7 @@ pub trait Store: Send + Sync + 'static {
 
     /// The verification lookup, through the unique index on the hash. Returns deleted keys
     /// too; the caller decides what they mean.
-    async fn key_by_hash(&self, hash: &CredentialHash) -> StoreResult<Option<ApiKey>>;
+    async fn key_by_hash(&self, hash: &CredentialHash) -> StoreResult<Option<KeyLookup>>;
     /// A key of a workspace that is not deleted.
     async fn key(&self, workspace_id: Uuid, id: Uuid) -> StoreResult<Option<ApiKey>>;
     /// A key that is not deleted, in whatever workspace: for the operator's CLI only, which

@@ -10,6 +10,7 @@ use std::sync::Arc;
 use crate::error::Result;
 use crate::key_format;
 use crate::model::{now, ApiKey, KeyStatus};
+use crate::scope::ScopeSet;
 use crate::secret::Pepper;
 use crate::store::Store;
 use crate::usage::UsageLog;
@@ -47,6 +48,8 @@ pub struct Verdict {
     pub key: Option<ApiKey>,
     /// The required scopes the key does not hold, in the order they were asked for.
     pub missing_scopes: Vec<String>,
+    /// The workspace policy the key was judged under, for [`Verdict::scopes`].
+    members_can_create_keys: bool,
 }
 
 impl Verdict {
@@ -55,7 +58,16 @@ impl Verdict {
             code,
             key: None,
             missing_scopes: Vec::new(),
+            members_can_create_keys: false,
         }
+    }
+
+    /// What the key holds now, for the answers that show the key. Built only on request:
+    /// Bearer authentication needs the verdict, not the set.
+    pub fn scopes(&self) -> Option<ScopeSet> {
+        self.key
+            .as_ref()
+            .map(|k| k.effective_scopes(self.members_can_create_keys))
     }
 }
 
@@ -88,22 +100,26 @@ impl Verifier {
 
         // 4. One indexed lookup. Deleted keys answer exactly like keys that never existed;
         //    the constant-time recheck keeps the decision independent of the index compare.
-        let key = match self.store.key_by_hash(&hash).await? {
-            Some(key) if key.deleted_at.is_none() && key.hash.ct_eq(&hash) => key,
+        let found = match self.store.key_by_hash(&hash).await? {
+            Some(found) if found.key.deleted_at.is_none() && found.key.hash.ct_eq(&hash) => found,
             _ => return Ok(Verdict::refused(VerifyCode::NotFound)),
         };
+        let (key, policy) = (found.key, found.members_can_create_keys);
 
-        // 5. Status, in the documented order, then scopes.
+        // 5. Status, in the documented order, then scopes under today's workspace policy.
+        //    A key acts only while its creator is a member: removal revokes the creator's keys
+        //    in its own transaction, and this answers the same for any key that escaped it.
         let now = now();
         match key.status(now) {
             KeyStatus::Revoked => return Ok(Verdict::refused(VerifyCode::Revoked)),
+            _ if !found.creator_is_member => return Ok(Verdict::refused(VerifyCode::Revoked)),
             KeyStatus::Expired => return Ok(Verdict::refused(VerifyCode::Expired)),
             KeyStatus::Active => {}
         }
         // Collecting into a Vec allocates only when something is missing.
         let missing_scopes: Vec<String> = required
             .iter()
-            .filter(|scope| !key.grants(scope))
+            .filter(|scope| !key.grants(scope, policy))
             .cloned()
             .collect();
         let code = if missing_scopes.is_empty() {
@@ -118,6 +134,7 @@ impl Verifier {
             code,
             key: Some(key),
             missing_scopes,
+            members_can_create_keys: policy,
         })
     }
 }
@@ -134,7 +151,7 @@ mod tests {
         AuditEvent, Member, Membership, Role, ServiceToken, Session, Timestamp, User, Workspace,
     };
     use crate::secret::CredentialHash;
-    use crate::store::{AuditQuery, Cursor, KeyQuery, StoreError, StoreResult, StoreTx};
+    use crate::store::{AuditQuery, Cursor, KeyLookup, KeyQuery, StoreError, StoreResult, StoreTx};
 
     /// A store that only counts lookups and knows no key: anything else is an error.
     #[derive(Default)]
@@ -184,7 +201,7 @@ mod tests {
         async fn members(&self, _: Uuid) -> StoreResult<Vec<Member>> {
             nothing()
         }
-        async fn key_by_hash(&self, _: &CredentialHash) -> StoreResult<Option<ApiKey>> {
+        async fn key_by_hash(&self, _: &CredentialHash) -> StoreResult<Option<KeyLookup>> {
             self.lookups.fetch_add(1, Ordering::SeqCst);
             Ok(None)
         }

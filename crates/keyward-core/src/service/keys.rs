@@ -76,11 +76,7 @@ impl Service {
         };
         check_no_escalation(p, &scopes)?;
 
-        let mut tx = self.store.begin().await?;
-        let workspace = tx
-            .lock_workspace(p.workspace.id)
-            .await?
-            .ok_or(Error::NotFound)?;
+        let (mut tx, workspace) = self.begin_as(p).await?;
         self.check_limits(tx.as_mut(), &workspace, now, false)
             .await?;
         let minted = key_format::generate(&workspace.key_prefix);
@@ -194,7 +190,7 @@ impl Service {
             check_no_escalation(p, scopes)?;
         }
 
-        let mut tx = self.store.begin().await?;
+        let (mut tx, _) = self.begin_as(p).await?;
         let mut key = tx.key(p.workspace.id, id).await?.ok_or(Error::NotFound)?;
         visible(p, &key)?;
         p.require_rank_over(&key)?;
@@ -241,7 +237,7 @@ impl Service {
             Some(r) => Some(validate::name("reason", &r).map_err(|e| Error::Validation(vec![e]))?),
             None => None,
         };
-        let mut tx = self.store.begin().await?;
+        let (mut tx, _) = self.begin_as(p).await?;
         let mut key = tx.key(p.workspace.id, id).await?.ok_or(Error::NotFound)?;
         visible(p, &key)?;
         if key.revoked_at.is_none() {
@@ -263,7 +259,7 @@ impl Service {
         p.require("api_keys:write")?;
         p.require_verified()?;
         let now = now();
-        let mut tx = self.store.begin().await?;
+        let (mut tx, _) = self.begin_as(p).await?;
         let mut key = tx.key(p.workspace.id, id).await?.ok_or(Error::NotFound)?;
         visible(p, &key)?;
         p.require_rank_over(&key)?;

@@ -47,7 +47,7 @@ impl Service {
         };
         p.require_power_over(role)?;
         let scopes = self.grantable_membership_scopes(p, scopes)?;
-        let mut tx = self.store.begin().await?;
+        let (mut tx, _) = self.begin_as(p).await?;
         let user = tx.user_by_email(&email).await?.ok_or_else(|| {
             Error::validation(
                 "email",
@@ -88,10 +88,7 @@ impl Service {
             None => Some(None),
         });
         f.finish()?;
-        let mut tx = self.store.begin().await?;
-        tx.lock_workspace(p.workspace.id)
-            .await?
-            .ok_or(Error::NotFound)?;
+        let (mut tx, _) = self.begin_as(p).await?;
         let mut m = tx
             .membership(p.workspace.id, user_id)
             .await?
@@ -137,10 +134,7 @@ impl Service {
     /// this workspace: a key acts only while its creator is a member (PRODUCT.md §3).
     pub async fn remove_member(&self, p: &Principal, user_id: Uuid) -> Result<()> {
         p.require("members:write")?;
-        let mut tx = self.store.begin().await?;
-        tx.lock_workspace(p.workspace.id)
-            .await?
-            .ok_or(Error::NotFound)?;
+        let (mut tx, _) = self.begin_as(p).await?;
         let m = tx
             .membership(p.workspace.id, user_id)
             .await?

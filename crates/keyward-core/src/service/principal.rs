@@ -9,9 +9,11 @@ use uuid::Uuid;
 use super::Service;
 use crate::error::{Error, Result};
 use crate::model::{
-    ActorType, ApiKey, AuditActor, AuditEvent, AuditTarget, Role, Session, User, Workspace,
+    now, ActorType, ApiKey, AuditActor, AuditEvent, AuditTarget, KeyStatus, Membership, Role,
+    Session, User, Workspace,
 };
 use crate::scope::ScopeSet;
+use crate::store::StoreTx;
 
 /// Where a request came from, recorded in audit events.
 #[derive(Debug, Clone, Default)]
@@ -131,6 +133,11 @@ impl Principal {
             && self.workspace.members_can_create_keys
     }
 
+    /// The operator's own principal (from [`Service::operator`]), which acts for no user.
+    pub fn is_operator(&self) -> bool {
+        self.caller.is_system() && self.caller.user.id.is_nil()
+    }
+
     /// Whether the caller holds `*`: what making admins, changing the workspace policy and
     /// resetting a membership to every product scope all need.
     pub fn require_full_access(&self) -> Result<()> {
@@ -194,56 +201,80 @@ impl Service {
             .workspace(workspace_id)
             .await?
             .ok_or(Error::NotFound)?;
-        let (role, held) = match &caller.via {
-            Via::ApiKey(key) => {
-                if key.workspace_id != workspace_id {
-                    return Err(Error::NotFound);
-                }
-                // A key acts only while its creator is a member. Removal revokes the keys in
-                // the same transaction; this keeps a key that escaped that (say, one made
-                // by an import) from acting for someone who has left.
-                if self
-                    .store
-                    .membership(workspace_id, key.created_by)
-                    .await?
-                    .is_none()
-                {
-                    return Err(Error::Unauthorized { token_sent: true });
-                }
-                let held = under_policy(
-                    key.effective_scopes(),
-                    key.creator_role,
-                    workspace.members_can_create_keys,
-                );
-                (key.creator_role, held)
-            }
-            Via::Session(_) => {
-                let m = self
-                    .store
-                    .membership(workspace_id, caller.user.id)
-                    .await?
-                    .ok_or(Error::NotFound)?;
-                let held = m.holds(&self.settings.catalog, workspace.members_can_create_keys);
-                (m.role, held)
-            }
-            Via::System => {
-                let m = self
-                    .store
-                    .membership(workspace_id, caller.user.id)
-                    .await?
-                    .ok_or_else(|| {
-                        Error::validation("user", "is not a member of this workspace")
-                    })?;
-                let held = m.holds(&self.settings.catalog, workspace.members_can_create_keys);
-                (m.role, held)
-            }
+        let membership = match &caller.via {
+            // Another workspace's key learns nothing, not even whether the workspace exists.
+            Via::ApiKey(key) if key.workspace_id != workspace_id => return Err(Error::NotFound),
+            _ => self.store.membership(workspace_id, caller.user.id).await?,
         };
+        let (role, held) = self.standing(caller, &workspace, membership)?;
         Ok(Principal {
             caller: caller.clone(),
             workspace,
             role,
             held,
         })
+    }
+
+    /// Starts a write as `p`: begins the transaction, locks the workspace, and reads again,
+    /// under that lock, everything `p` was resolved from.
+    ///
+    /// A principal is resolved before its transaction begins, and a writer may then wait for
+    /// the lock while another commits. Without this a request that authenticated just before
+    /// its key was revoked, or its user removed or demoted, would write with the power it no
+    /// longer has: a create could even mint a key for a member the removal had just left.
+    /// Gone is `Unauthorized` (a key) or `NotFound` (a session); changed is `Conflict`.
+    pub(crate) async fn begin_as(&self, p: &Principal) -> Result<(Box<dyn StoreTx>, Workspace)> {
+        let mut tx = self.store.begin().await?;
+        let workspace = tx
+            .lock_workspace(p.workspace.id)
+            .await?
+            .ok_or(Error::NotFound)?;
+        if p.is_operator() {
+            return Ok((tx, workspace));
+        }
+        if let Via::ApiKey(key) = &p.caller.via {
+            let live = tx
+                .key(workspace.id, key.id)
+                .await?
+                .is_some_and(|k| k.status(now()) == KeyStatus::Active);
+            if !live {
+                return Err(Error::Unauthorized { token_sent: true });
+            }
+        }
+        let membership = tx.membership(workspace.id, p.caller.user.id).await?;
+        let (role, held) = self.standing(&p.caller, &workspace, membership)?;
+        if role != p.role || held != p.held {
+            return Err(Error::Conflict(
+                "your role or scopes in this workspace changed while the request ran; send it again"
+                    .into(),
+            ));
+        }
+        Ok((tx, workspace))
+    }
+
+    /// The role and scopes a caller holds in `workspace`, given its membership there (the
+    /// membership of the key's creator, for a key).
+    fn standing(
+        &self,
+        caller: &Caller,
+        workspace: &Workspace,
+        membership: Option<Membership>,
+    ) -> Result<(Role, ScopeSet)> {
+        let catalog = &self.settings.catalog;
+        let policy = workspace.members_can_create_keys;
+        match (&caller.via, membership) {
+            // A key acts as its creator did when it was made, under today's workspace
+            // policy, and only while its creator is still a member.
+            (Via::ApiKey(key), Some(_)) => Ok((key.creator_role, key.effective_scopes(policy))),
+            (Via::ApiKey(_), None) => Err(Error::Unauthorized { token_sent: true }),
+            (Via::Session(_), Some(m)) => Ok((m.role, m.holds(catalog, policy))),
+            (Via::Session(_), None) => Err(Error::NotFound),
+            (Via::System, Some(m)) => Ok((m.role, m.holds(catalog, policy))),
+            (Via::System, None) => Err(Error::validation(
+                "user",
+                "is not a member of this workspace",
+            )),
+        }
     }
 
     /// The workspace of the `/api/v1/api-keys` alias: a key's own, or for a session the
@@ -263,18 +294,6 @@ impl Service {
                 }
             }
         }
-    }
-}
-
-/// The workspace policy at use time (PRODUCT.md §3): a member holds `api_keys:write` only
-/// through `members_can_create_keys`, so a key made by a member loses it while the setting
-/// is off, whenever the key was made. Sessions need no such step: their scopes are computed
-/// from the membership and the setting on every request.
-fn under_policy(held: ScopeSet, creator_role: Role, members_can_create_keys: bool) -> ScopeSet {
-    if creator_role == Role::Member && !members_can_create_keys {
-        held.without("api_keys:write")
-    } else {
-        held
     }
 }
 

@@ -53,16 +53,12 @@ impl Service {
         f.finish()?;
         let explicit_expiry = expires_at.flatten();
 
-        let mut tx = self.store.begin().await?;
-        let workspace = tx
-            .lock_workspace(p.workspace.id)
-            .await?
-            .ok_or(Error::NotFound)?;
+        let (mut tx, workspace) = self.begin_as(p).await?;
         let mut old = tx.key(workspace.id, id).await?.ok_or(Error::NotFound)?;
         visible(p, &old)?;
         // The caller receives a secret that acts as the old key's creator: it must already
         // hold everything that key can do, and rank at least as high as that creator.
-        check_no_escalation(p, &old.effective_scopes())?;
+        check_no_escalation(p, &old.effective_scopes(workspace.members_can_create_keys))?;
         p.require_rank_over(&old)?;
         if old.revoked_at.is_some() {
             return Err(Error::Conflict("a revoked key cannot be rotated".into()));
@@ -71,6 +67,19 @@ impl Service {
             return Err(Error::Conflict(
                 "this key was already rotated and is in its grace period; rotate its successor instead".into(),
             ));
+        }
+        // One extra key per rotation, never a chain of them: while this key's predecessor
+        // is still in its grace period, rotating again would keep three keys alive on a plan
+        // that counts one.
+        if let Some(previous) = old.rotated_from {
+            let in_grace = tx.key(workspace.id, previous).await?.is_some_and(|k| {
+                k.rotated_to == Some(old.id) && k.status(now) == KeyStatus::Active
+            });
+            if in_grace {
+                return Err(Error::Conflict(
+                    "the key this one replaced is still in its grace period; revoke it (or wait for its grace to end) before rotating again".into(),
+                ));
+            }
         }
         // The old key leaves the plan's count either way: revoked now, or into a grace period
         // that does not count. So the successor takes its place, on every plan.

@@ -59,12 +59,15 @@ impl Service {
     pub async fn revoke_service_token(&self, id_or_name: &str) -> Result<(ServiceToken, bool)> {
         let wanted = id_or_name.trim();
         let by_id = Uuid::parse_str(wanted).ok();
-        let mut token = self
-            .store
-            .service_tokens()
-            .await?
-            .into_iter()
-            .find(|t| Some(t.id) == by_id || t.name == wanted)
+        let tokens = self.store.service_tokens().await?;
+        // An id wins over a name: a token may be named like another token's id, and the
+        // operator who pastes an id means that token.
+        let found = tokens
+            .iter()
+            .position(|t| Some(t.id) == by_id)
+            .or_else(|| tokens.iter().position(|t| t.name == wanted));
+        let mut token = found
+            .and_then(|i| tokens.into_iter().nth(i))
             .ok_or(Error::NotFound)?;
         if token.revoked_at.is_some() {
             return Ok((token, false));

@@ -36,16 +36,14 @@ impl PlanChange {
 }
 
 impl Service {
-    /// A session sees all of its user's workspaces; a key sees only its own.
+    /// A session sees all of its user's workspaces; a key sees only its own, and only with
+    /// `workspace:read`, like `GET /workspaces/{id}`.
     pub async fn list_workspaces(&self, caller: &Caller) -> Result<Vec<(Workspace, Role)>> {
         match &caller.via {
             Via::ApiKey(key) => {
-                let ws = self
-                    .store
-                    .workspace(key.workspace_id)
-                    .await?
-                    .ok_or(Error::NotFound)?;
-                Ok(vec![(ws, key.creator_role)])
+                let p = self.principal(caller, key.workspace_id).await?;
+                p.require("workspace:read")?;
+                Ok(vec![(p.workspace, p.role)])
             }
             _ => Ok(self.store.workspaces_of_user(caller.user.id).await?),
         }
@@ -55,7 +53,8 @@ impl Service {
     /// the new workspace lies outside the one the key was scoped to.
     pub async fn create_workspace(&self, caller: &Caller, name: &str) -> Result<Workspace> {
         if let Via::ApiKey(key) = &caller.via {
-            if !key.effective_scopes().is_full() {
+            let p = self.principal(caller, key.workspace_id).await?;
+            if !p.held.is_full() {
                 return Err(Error::InsufficientScope(
                     "creating a workspace with an API key needs full access".into(),
                 ));
@@ -164,11 +163,7 @@ impl Service {
             }))
         });
         f.finish()?;
-        let mut tx = self.store.begin().await?;
-        let mut ws = tx
-            .lock_workspace(p.workspace.id)
-            .await?
-            .ok_or(Error::NotFound)?;
+        let (mut tx, mut ws) = self.begin_as(p).await?;
         let mut changed = serde_json::Map::new();
         if let Some(Some(name)) = name {
             changed.insert("name".into(), json!(name));

@@ -5,6 +5,7 @@ use chrono::{DateTime, Utc};
 use keyward_core::model::{
     ApiKey, AuditActor, AuditEvent, AuditTarget, KeyStatus, Member, Role, User, Workspace,
 };
+use keyward_core::scope::ScopeSet;
 use keyward_core::service::WhoAmI;
 use serde::{Deserialize, Deserializer, Serialize};
 use utoipa::ToSchema;
@@ -368,10 +369,11 @@ pub struct VerifiedKey {
     pub metadata: serde_json::Map<String, serde_json::Value>,
 }
 
-impl From<ApiKey> for VerifiedKey {
-    fn from(k: ApiKey) -> Self {
+impl VerifiedKey {
+    /// `scopes` is what the key holds now (`Verdict::scopes`), not its stored list.
+    pub fn new(k: ApiKey, scopes: ScopeSet) -> Self {
         Self {
-            scopes: k.effective_scopes().as_strings(),
+            scopes: scopes.as_strings(),
             id: k.id,
             workspace_id: k.workspace_id,
             name: k.name,

@@ -208,3 +208,42 @@ async fn upgrading_renames_duplicate_token_names_and_keeps_every_token() {
     );
     assert_eq!(code, 1);
 }
+
+#[tokio::test]
+async fn revoking_by_id_means_that_token_even_when_an_older_one_is_named_like_the_id() {
+    use keyward_core::model::{new_id, now, ServiceToken};
+    use keyward_core::secret::CredentialHash;
+
+    let app = TestApp::spawn().await;
+    let meant_id = new_id();
+    let token = |name: String, id, age_ms| ServiceToken {
+        id,
+        name,
+        token_prefix: "kwsvc_test0000".into(),
+        hash: CredentialHash::from_bytes(rand::random()),
+        created_at: now() - chrono::Duration::milliseconds(age_ms),
+        revoked_at: None,
+        last_used_at: None,
+    };
+    // Listed oldest first, the decoy comes before the token the id names.
+    let decoy = token(meant_id.to_string(), new_id(), 5_000);
+    let meant = token("billing".into(), meant_id, 1_000);
+    let mut tx = app.service.store().begin().await.unwrap();
+    tx.insert_service_token(&decoy).await.unwrap();
+    tx.insert_service_token(&meant).await.unwrap();
+    tx.commit().await.unwrap();
+
+    let (revoked, changed) = app
+        .service
+        .revoke_service_token(&meant_id.to_string())
+        .await
+        .unwrap();
+    assert!(changed);
+    assert_eq!(revoked.id, meant_id, "the id wins over a name");
+    let tokens = app.service.list_service_tokens().await.unwrap();
+    let decoy = tokens.iter().find(|t| t.id == decoy.id).unwrap();
+    assert!(
+        decoy.revoked_at.is_none(),
+        "the token named like the id stays"
+    );
+}

@@ -135,9 +135,9 @@ async fn deleting_an_active_key_records_its_revocation_but_an_expired_key_is_not
         .await
         .unwrap()
         .unwrap();
-    assert!(stored.deleted_at.is_some());
+    assert!(stored.key.deleted_at.is_some());
     assert!(
-        stored.revoked_at.is_none(),
+        stored.key.revoked_at.is_none(),
         "an expired key is deleted, not revoked"
     );
 }

@@ -200,6 +200,22 @@ async fn a_members_key_stops_writing_keys_when_members_can_create_keys_is_turned
             me.text
         );
     }
+    let token = app.service_token().await;
+    let verdict = app
+        .verify(&token, &member_key, Some(&["api_keys:write"]))
+        .await;
+    assert_eq!(
+        verdict.body["code"], "INSUFFICIENT_SCOPE",
+        "{}",
+        verdict.text
+    );
+    assert!(
+        !verdict.body["key"]["scopes"]
+            .to_string()
+            .contains("api_keys:write"),
+        "verify reports the same effective set: {}",
+        verdict.text
+    );
     let all = app.get(&keys_path(ws), &member_key).await;
     assert_eq!(
         all.body.as_array().unwrap().len(),

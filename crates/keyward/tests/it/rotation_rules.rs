@@ -179,3 +179,93 @@ async fn insufficient_scope_on_verify_names_the_missing_scopes() {
     assert_eq!(ok.body["code"], "VALID");
     assert!(ok.body.get("missing_scopes").is_none(), "{}", ok.text);
 }
+
+/// The free plan (one active key) with the owner's key rotated once with a grace period:
+/// returns the path of the old key and the successor's secret and path.
+async fn free_plan_mid_rotation(
+    app: &TestApp,
+    owner: &crate::support::Owner,
+) -> (String, String, String) {
+    app.service
+        .set_plan(owner.workspace_id, "free")
+        .await
+        .unwrap();
+    let old = key_path(owner.workspace_id, &app.key_id(&owner.key).await);
+    let rotated = app
+        .post(
+            &format!("{old}/rotate"),
+            &owner.key,
+            json!({"grace_period_seconds": 3600}),
+        )
+        .await;
+    assert_eq!(rotated.status, StatusCode::CREATED, "{}", rotated.text);
+    let secret = rotated.body["key"].as_str().unwrap().to_owned();
+    let new = key_path(owner.workspace_id, rotated.body["id"].as_str().unwrap());
+    (old, secret, new)
+}
+
+#[tokio::test]
+async fn a_successor_is_not_rotated_while_its_predecessor_is_still_in_grace() {
+    let app = TestApp::spawn().await;
+    let owner = app.owner().await;
+    let token = app.service_token().await;
+    let (old, secret, new) = free_plan_mid_rotation(&app, &owner).await;
+    let chained = app
+        .post(
+            &format!("{new}/rotate"),
+            &secret,
+            json!({"grace_period_seconds": 3600}),
+        )
+        .await;
+    assert_eq!(
+        (chained.status, chained.code()),
+        (StatusCode::CONFLICT, "conflict"),
+        "{}",
+        chained.text
+    );
+    assert_eq!(app.verify_code(&token, &owner.key, None).await, "VALID");
+
+    let ended = app.post(&format!("{old}/revoke"), &secret, json!({})).await;
+    assert_eq!(ended.status, StatusCode::OK, "{}", ended.text);
+    let again = app
+        .post(
+            &format!("{new}/rotate"),
+            &secret,
+            json!({"grace_period_seconds": 3600}),
+        )
+        .await;
+    assert_eq!(again.status, StatusCode::CREATED, "{}", again.text);
+}
+
+#[tokio::test]
+async fn a_grace_key_counts_toward_the_plan_again_once_its_successor_is_gone() {
+    for end_successor in ["revoke", "delete"] {
+        let app = TestApp::spawn().await;
+        let owner = app.owner().await;
+        let token = app.service_token().await;
+        let (_, secret, new) = free_plan_mid_rotation(&app, &owner).await;
+        let ended = match end_successor {
+            "revoke" => {
+                app.post(&format!("{new}/revoke"), &owner.key, json!({}))
+                    .await
+            }
+            _ => app.delete(&new, &owner.key).await,
+        };
+        assert!(ended.status.is_success(), "{}", ended.text);
+        assert_ne!(app.verify_code(&token, &secret, None).await, "VALID");
+
+        let another = app
+            .post(
+                &keys_path(owner.workspace_id),
+                &owner.key,
+                json!({"name": "x"}),
+            )
+            .await;
+        assert_eq!(
+            (another.status, another.code()),
+            (StatusCode::FORBIDDEN, "plan_limit_reached"),
+            "after {end_successor}: {}",
+            another.text
+        );
+    }
+}

@@ -71,7 +71,7 @@ async fn the_database_holds_only_the_peppered_hash_of_each_key_never_the_key() {
     let found = keyward_core::store::Store::key_by_hash(&reopened, &hash)
         .await
         .unwrap();
-    assert_eq!(found.map(|k| k.name), Some("k0".to_owned()));
+    assert_eq!(found.map(|k| k.key.name), Some("k0".to_owned()));
 }
 
 #[test]

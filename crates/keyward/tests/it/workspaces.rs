@@ -161,3 +161,26 @@ async fn emails_are_unique_and_matched_case_insensitively() {
     assert_eq!(added.status, StatusCode::CREATED, "{}", added.text);
     assert_eq!(added.body["user_id"], json!(ada.id));
 }
+
+#[tokio::test]
+async fn listing_workspaces_with_a_key_needs_workspace_read_like_reading_one() {
+    let app = TestApp::spawn().await;
+    let owner = app.owner().await;
+    let narrow = app.scoped_key(&owner, &["apps:read"]).await;
+    for path in [
+        "/api/v1/workspaces".to_owned(),
+        format!("/api/v1/workspaces/{}", owner.workspace_id),
+    ] {
+        let r = app.get(&path, &narrow).await;
+        assert_eq!(
+            (r.status, r.code()),
+            (StatusCode::FORBIDDEN, "insufficient_scope"),
+            "{path}: {}",
+            r.text
+        );
+    }
+    let reader = app.scoped_key(&owner, &["workspace:read"]).await;
+    let listed = app.get("/api/v1/workspaces", &reader).await;
+    assert_eq!(listed.status, StatusCode::OK, "{}", listed.text);
+    assert_eq!(listed.body.as_array().unwrap().len(), 1);
+}

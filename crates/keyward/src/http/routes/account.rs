@@ -25,10 +25,11 @@ pub fn router() -> OpenApiRouter<AppState> {
 /// Who is calling.
 ///
 /// The user, the current workspace and role, and how the caller authenticated: by session,
-/// or by API key (with its id, display prefix and the scopes it holds).
+/// or by API key (with its id, display prefix and the scopes it holds). A session naming in
+/// `X-Workspace-ID` a workspace it does not belong to gets `404`, as for any such workspace.
 #[utoipa::path(get, path = "/api/v1/users/current", tag = "users", operation_id = "get_current_user",
     params(("X-Workspace-ID" = Option<uuid::Uuid>, Header, description = "A session's workspace")),
-    responses((status = 200, body = CurrentOut), BadRequest, AuthErrors))]
+    responses((status = 200, body = CurrentOut), BadRequest, NotFound, AuthErrors))]
 async fn current_user(
     State(s): State<AppState>,
     Auth(caller): Auth,

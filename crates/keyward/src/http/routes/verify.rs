@@ -72,12 +72,13 @@ async fn verify(
             code: verdict.code.as_str().to_owned(),
         })
         .inc();
+    let scopes = verdict.scopes();
     let missing_scopes =
         (verdict.code == VerifyCode::InsufficientScope).then_some(verdict.missing_scopes);
     Ok(Json(VerifyOut {
         valid: verdict.code == VerifyCode::Valid,
         code: verdict.code,
-        key: verdict.key.map(VerifiedKey::from),
+        key: verdict.key.zip(scopes).map(|(k, s)| VerifiedKey::new(k, s)),
         missing_scopes,
     }))
 }

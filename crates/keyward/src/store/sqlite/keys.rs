@@ -3,8 +3,8 @@
 
 use keyward_core::model::{ApiKey, KeyStatus, Timestamp};
 use keyward_core::secret::CredentialHash;
-use keyward_core::store::{KeyCounts, KeyQuery, StoreResult};
-use sqlx::{QueryBuilder, Sqlite, SqliteConnection, SqliteExecutor};
+use keyward_core::store::{KeyCounts, KeyLookup, KeyQuery, StoreResult};
+use sqlx::{QueryBuilder, Row, Sqlite, SqliteConnection, SqliteExecutor};
 use uuid::Uuid;
 
 use super::error::map_err;
@@ -13,17 +13,36 @@ use super::rows::{hash, id, json, key_from_row, millis, opt_id, opt_millis, KEY_
 pub(crate) async fn key_by_hash(
     ex: impl SqliteExecutor<'_>,
     credential: &CredentialHash,
-) -> StoreResult<Option<ApiKey>> {
-    // Deleted keys are returned on purpose: the verifier answers for them itself.
-    let sql = format!("SELECT {KEY_COLUMNS} FROM api_keys WHERE hash = ?");
-    sqlx::query(&sql)
+) -> StoreResult<Option<KeyLookup>> {
+    // Deleted keys are returned on purpose: the verifier answers for them itself. The two
+    // workspace facts come from primary-key probes in the same statement: one round trip.
+    let sql = format!(
+        "SELECT {KEY_COLUMNS}, \
+         EXISTS (SELECT 1 FROM memberships m \
+                 WHERE m.workspace_id = api_keys.workspace_id AND m.user_id = api_keys.created_by) \
+           AS creator_is_member, \
+         (SELECT w.members_can_create_keys FROM workspaces w WHERE w.id = api_keys.workspace_id) \
+           AS members_can_create_keys \
+         FROM api_keys WHERE hash = ?"
+    );
+    let Some(row) = sqlx::query(&sql)
         .bind(hash(credential))
         .fetch_optional(ex)
         .await
         .map_err(map_err)?
-        .as_ref()
-        .map(key_from_row)
-        .transpose()
+    else {
+        return Ok(None);
+    };
+    let flag = |column: &str| -> StoreResult<bool> {
+        row.try_get::<Option<i64>, _>(column)
+            .map(|v| v.unwrap_or(0) != 0)
+            .map_err(map_err)
+    };
+    Ok(Some(KeyLookup {
+        key: key_from_row(&row)?,
+        creator_is_member: flag("creator_is_member")?,
+        members_can_create_keys: flag("members_can_create_keys")?,
+    }))
 }
 
 pub(crate) async fn key(
@@ -128,12 +147,18 @@ pub(crate) async fn key_counts(
     workspace_id: Uuid,
     now: Timestamp,
 ) -> StoreResult<KeyCounts> {
-    // A key in a rotation's grace period (rotated_to set) is not active for the plan.
+    // A key in a rotation's grace period does not count for the plan while its successor,
+    // which does, is active: the pair counts once. Once the successor is gone, it counts.
     let (total, active): (i64, i64) = sqlx::query_as(
         "SELECT COUNT(*), \
-         COALESCE(SUM(revoked_at IS NULL AND rotated_to IS NULL \
-                      AND (expires_at IS NULL OR expires_at > ?)), 0) \
-         FROM api_keys WHERE workspace_id = ? AND deleted_at IS NULL",
+         COALESCE(SUM(revoked_at IS NULL AND (expires_at IS NULL OR expires_at > ?1) \
+                      AND NOT EXISTS (SELECT 1 FROM api_keys AS successor \
+                                      WHERE successor.id = api_keys.rotated_to \
+                                        AND successor.revoked_at IS NULL \
+                                        AND successor.deleted_at IS NULL \
+                                        AND (successor.expires_at IS NULL \
+                                             OR successor.expires_at > ?1))), 0) \
+         FROM api_keys WHERE workspace_id = ?2 AND deleted_at IS NULL",
     )
     .bind(millis(now))
     .bind(id(workspace_id))

@@ -25,7 +25,9 @@ use keyward_core::model::{
     ApiKey, AuditEvent, Member, Membership, Role, ServiceToken, Session, Timestamp, User, Workspace,
 };
 use keyward_core::secret::CredentialHash;
-use keyward_core::store::{AuditQuery, Cursor, KeyQuery, Store, StoreError, StoreResult, StoreTx};
+use keyward_core::store::{
+    AuditQuery, Cursor, KeyLookup, KeyQuery, Store, StoreError, StoreResult, StoreTx,
+};
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
@@ -227,7 +229,7 @@ impl Store for SqliteStore {
         accounts::members(&self.read, workspace_id).await
     }
 
-    async fn key_by_hash(&self, hash: &CredentialHash) -> StoreResult<Option<ApiKey>> {
+    async fn key_by_hash(&self, hash: &CredentialHash) -> StoreResult<Option<KeyLookup>> {
         keys::key_by_hash(&self.read, hash).await
     }
 

@@ -57,7 +57,7 @@ pub async fn key_by_hash_finds_the_key_and_returns_deleted_keys_too(store: Db) {
     let mut k = key(w.id, u.id, "ci");
     insert_keys(&store, &[k.clone()]).await;
     let found = store.key_by_hash(&k.hash).await.unwrap().unwrap();
-    assert_eq!(found.id, k.id);
+    assert_eq!(found.key.id, k.id);
     assert!(store.key_by_hash(&random_hash()).await.unwrap().is_none());
 
     k.revoked_at = Some(now());
@@ -65,10 +65,31 @@ pub async fn key_by_hash_finds_the_key_and_returns_deleted_keys_too(store: Db) {
     update_keys(&store, &[k.clone()]).await;
     let found = store.key_by_hash(&k.hash).await.unwrap().unwrap();
     assert_eq!(
-        found.deleted_at, k.deleted_at,
+        found.key.deleted_at, k.deleted_at,
         "the verifier decides what deleted means"
     );
     assert!(store.key(w.id, k.id).await.unwrap().is_none());
+}
+
+pub async fn key_by_hash_brings_the_creators_membership_and_the_members_policy(store: Db) {
+    let (u, mut w) = owner_and_workspace(&store).await;
+    let k = key(w.id, u.id, "ci");
+    insert_keys(&store, std::slice::from_ref(&k)).await;
+    let found = store.key_by_hash(&k.hash).await.unwrap().unwrap();
+    assert!(found.creator_is_member);
+    assert!(!found.members_can_create_keys);
+
+    w.members_can_create_keys = true;
+    let mut tx = store.begin().await.unwrap();
+    tx.update_workspace(&w).await.unwrap();
+    tx.delete_membership(w.id, u.id).await.unwrap();
+    tx.commit().await.unwrap();
+    let found = store.key_by_hash(&k.hash).await.unwrap().unwrap();
+    assert!(!found.creator_is_member, "the creator has left");
+    assert!(
+        found.members_can_create_keys,
+        "today's policy, not the key's"
+    );
 }
 
 pub async fn key_by_id_finds_a_key_in_any_workspace_but_never_a_deleted_one(store: Db) {
@@ -212,6 +233,37 @@ pub async fn key_counts_count_active_and_total(store: Db) {
             total: 0
         }
     );
+}
+
+pub async fn a_grace_key_counts_as_active_only_once_its_successor_is_not(store: Db) {
+    let (u, w) = owner_and_workspace(&store).await;
+    let t = now();
+    let mut old = key(w.id, u.id, "old");
+    let mut new = key(w.id, u.id, "new");
+    new.rotated_from = Some(old.id);
+    insert_keys(&store, &[old.clone(), new.clone()]).await;
+    old.rotated_to = Some(new.id);
+    old.expires_at = Some(t + chrono::Duration::hours(1));
+    update_keys(&store, &[old.clone()]).await;
+    let counts = |store: Db| async move {
+        let mut tx = store.begin().await.unwrap();
+        tx.key_counts(w.id, t).await.unwrap()
+    };
+    let c = counts(store.clone()).await;
+    assert_eq!((c.active, c.total), (1, 2), "the pair counts once");
+
+    new.revoked_at = Some(t);
+    update_keys(&store, &[new.clone()]).await;
+    let c = counts(store.clone()).await;
+    assert_eq!(
+        c.active, 1,
+        "the grace key counts once its successor is revoked"
+    );
+
+    new.deleted_at = Some(t);
+    update_keys(&store, &[new]).await;
+    let c = counts(store.clone()).await;
+    assert_eq!((c.active, c.total), (1, 1), "and once it is deleted");
 }
 
 pub async fn update_key_writes_the_mutable_fields(store: Db) {

@@ -37,7 +37,7 @@ async fn data_survives_reopen() {
     reopened.migrate().await.unwrap();
     assert!(reopened.user_by_id(u.id).await.unwrap().is_some());
     let read = reopened.key_by_hash(&k.hash).await.unwrap().unwrap();
-    assert_eq!(read.id, k.id);
+    assert_eq!(read.key.id, k.id);
 }
 
 #[tokio::test]

@@ -9,18 +9,21 @@ use sqlx::migrate::Migrator;
 use sqlx::sqlite::SqliteConnectOptions;
 use sqlx::SqlitePool;
 
-/// The first migration the current schema has that a legacy database lacks.
-const FIRST_NEW_MIGRATION: u32 = 3;
-
 /// A database at `path` with every migration before `0003_operations.sql` applied.
 pub async fn database(path: &Path) -> SqlitePool {
+    database_before(path, 3).await
+}
+
+/// A database at `path` with every migration numbered below `first_new` applied: as the
+/// keyward that had not yet shipped migration `first_new` left it.
+pub async fn database_before(path: &Path, first_new: u32) -> SqlitePool {
     let source = Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations/sqlite");
     let old = tempfile::tempdir().unwrap();
     for entry in std::fs::read_dir(&source).unwrap() {
         let entry = entry.unwrap();
         let name = entry.file_name().into_string().unwrap();
         let version: u32 = name.split('_').next().unwrap().parse().unwrap();
-        if version < FIRST_NEW_MIGRATION {
+        if version < first_new {
             std::fs::copy(entry.path(), old.path().join(&name)).unwrap();
         }
     }

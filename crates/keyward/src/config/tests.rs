@@ -1,0 +1,147 @@
+//! Tests of the configuration layers, unknown-key warnings and value checks.
+
+use super::*;
+
+#[test]
+fn layers_apply_in_order_defaults_then_file_then_environment_then_flags() {
+    figment::Jail::expect_with(|jail| {
+        // The developer's or CI's own KEYWARD_* variables must not leak into these.
+        jail.clear_env();
+        jail.create_file(
+            "keyward.toml",
+            "listen = \"127.0.0.1:1111\"\nmax_keys_per_workspace = 7\nscopes = [\"apps:read\"]\n[plans.team]\nmax_active_keys = 3\n",
+        )?;
+        jail.set_env("KEYWARD_LISTEN", "127.0.0.1:2222");
+        jail.set_env("KEYWARD_SCOPES", "apps:read, apps:deploy");
+        jail.set_env(
+            "KEYWARD_API_KEY",
+            "belongs to the client CLI, not to the server config",
+        );
+        let loaded = Config::load(None, &Overrides::default()).unwrap();
+        let c = &loaded.config;
+        assert_eq!(c.listen, "127.0.0.1:2222", "the environment beats the file");
+        assert_eq!(c.max_keys_per_workspace, 7, "the file beats the defaults");
+        assert_eq!(
+            c.scopes,
+            ["apps:read", "apps:deploy"],
+            "KEYWARD_SCOPES is comma-separated"
+        );
+        assert_eq!(c.plans["team"].max_active_keys, Some(3));
+        assert!(
+            c.plans.contains_key("free"),
+            "configured plans add to the built-in ones"
+        );
+        assert_eq!(
+            c.last_used_flush_seconds, 60,
+            "untouched keys keep their defaults"
+        );
+        assert!(loaded.warnings.is_empty(), "{:?}", loaded.warnings);
+
+        let flags = Overrides {
+            listen: Some("127.0.0.1:3333".into()),
+            ..Overrides::default()
+        };
+        assert_eq!(
+            Config::load(None, &flags).unwrap().config.listen,
+            "127.0.0.1:3333",
+            "flags beat everything"
+        );
+        Ok(())
+    });
+}
+
+#[test]
+fn unknown_keys_are_reported_and_a_missing_config_file_is_an_error() {
+    figment::Jail::expect_with(|jail| {
+        // The developer's or CI's own KEYWARD_* variables must not leak into these.
+        jail.clear_env();
+        jail.create_file("keyward.toml", "lisen = \"127.0.0.1:1\"\n")?;
+        let loaded = Config::load(None, &Overrides::default()).unwrap();
+        assert!(
+            loaded.warnings.iter().any(|w| w.contains("lisen")),
+            "{:?}",
+            loaded.warnings
+        );
+        let missing = Config::load(Some(Path::new("nope.toml")), &Overrides::default());
+        assert!(missing.is_err_and(|e| e.message.contains("nope.toml")));
+        Ok(())
+    });
+}
+
+#[test]
+fn a_default_plan_that_is_not_configured_is_refused_with_a_fix() {
+    figment::Jail::expect_with(|jail| {
+        // The developer's or CI's own KEYWARD_* variables must not leak into these.
+        jail.clear_env();
+        jail.set_env("KEYWARD_DEFAULT_PLAN", "gold");
+        let err = Config::load(None, &Overrides::default())
+            .unwrap_err()
+            .message;
+        assert!(err.contains("[plans.gold]"), "{err}");
+        Ok(())
+    });
+}
+
+#[test]
+fn invalid_values_name_the_flag_the_variable_or_the_file_they_came_from() {
+    figment::Jail::expect_with(|jail| {
+        // The developer's or CI's own KEYWARD_* variables must not leak into these.
+        jail.clear_env();
+        jail.create_file("keyward.toml", "max_keys_per_workspace = 0\n")?;
+        jail.set_env("KEYWARD_LAST_USED_FLUSH_SECONDS", "0");
+        let flags = Overrides {
+            listen: Some("no-port".into()),
+            ..Overrides::default()
+        };
+        let err = Config::load(None, &flags).unwrap_err().message;
+        assert!(err.contains("--listen must be HOST:PORT"), "{err}");
+        assert!(err.contains("KEYWARD_LAST_USED_FLUSH_SECONDS"), "{err}");
+        assert!(
+            err.contains("`max_keys_per_workspace` in") && err.contains("keyward.toml"),
+            "{err}"
+        );
+        Ok(())
+    });
+}
+
+#[test]
+fn unknown_nested_keys_are_reported_with_the_plan_they_are_in() {
+    figment::Jail::expect_with(|jail| {
+        // The developer's or CI's own KEYWARD_* variables must not leak into these.
+        jail.clear_env();
+        jail.create_file(
+            "keyward.toml",
+            "[plans.free]\nmax_active_key = 3\n[plans.team]\nmax_active_keys = 9\n",
+        )?;
+        let loaded = Config::load(None, &Overrides::default()).unwrap();
+        assert_eq!(loaded.warnings.len(), 1, "{:?}", loaded.warnings);
+        assert!(loaded.warnings[0].contains("`plans.free.max_active_key`"));
+        assert_eq!(loaded.config.plans["team"].max_active_keys, Some(9));
+        Ok(())
+    });
+}
+
+#[test]
+fn a_secret_value_of_the_wrong_type_is_never_quoted() {
+    figment::Jail::expect_with(|jail| {
+        // The developer's or CI's own KEYWARD_* variables must not leak into these.
+        jail.clear_env();
+        jail.create_file("keyward.toml", "database_url = 123456789\n")?;
+        let err = Config::load(None, &Overrides::default())
+            .unwrap_err()
+            .message;
+        assert!(
+            err.contains("database_url") && !err.contains("123456789"),
+            "{err}"
+        );
+        Ok(())
+    });
+}
+
+#[test]
+fn database_url_debug_hides_the_password() {
+    let url = DatabaseUrl("postgres://kw:hunter2@db:5432/kw".into());
+    let printed = format!("{url:?}");
+    assert!(!printed.contains("hunter2"), "{printed}");
+    assert!(printed.contains("db:5432"), "{printed}");
+}

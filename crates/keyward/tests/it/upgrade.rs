@@ -1,0 +1,70 @@
+//! Upgrading a database that an older keyward left: each migration keeps what was there and
+//! fills in what it adds, checked on rows written with the old schema.
+
+use chrono::Utc;
+use keyward::store::sqlite::SqliteStore;
+use keyward_core::store::Store;
+use sqlx::SqlitePool;
+use uuid::Uuid;
+
+use crate::support::legacy;
+
+/// A key row as the schema of migration 0001 knew it, rotated from `from` if given.
+async fn insert_key(pool: &SqlitePool, workspace: Uuid, user: Uuid, from: Option<Uuid>) -> Uuid {
+    let id = Uuid::now_v7();
+    let hash: [u8; 32] = rand::random();
+    let at = Utc::now().timestamp_millis();
+    sqlx::query(
+        "INSERT INTO api_keys (id, workspace_id, name, key_prefix, hash, scopes, creator_role, \
+         creator_scopes, created_by, created_at, updated_at, metadata, rotated_from) \
+         VALUES (?, ?, 'ci', 'kw_legacy00', ?, '[\"*\"]', 'owner', '[\"*\"]', ?, ?, ?, '{}', ?)",
+    )
+    .bind(id.hyphenated().to_string())
+    .bind(workspace.hyphenated().to_string())
+    .bind(&hash[..])
+    .bind(user.hyphenated().to_string())
+    .bind(at)
+    .bind(at)
+    .bind(from.map(|f| f.hyphenated().to_string()))
+    .execute(pool)
+    .await
+    .unwrap();
+    id
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn migration_0002_names_each_rotated_keys_successor_along_a_whole_chain() {
+    let tmp = tempfile::tempdir().unwrap();
+    let path = tmp.path().join("keyward.db");
+    let pool = legacy::database_before(&path, 2).await;
+    let (workspace, user) = (Uuid::now_v7(), Uuid::now_v7());
+    sqlx::query(
+        "INSERT INTO workspaces (id, name, plan, key_prefix, created_at, updated_at) \
+         VALUES (?, 'Old', 'pro', 'kw_', 0, 0)",
+    )
+    .bind(workspace.hyphenated().to_string())
+    .execute(&pool)
+    .await
+    .unwrap();
+    let first = insert_key(&pool, workspace, user, None).await;
+    let second = insert_key(&pool, workspace, user, Some(first)).await;
+    let third = insert_key(&pool, workspace, user, Some(second)).await;
+    let unrelated = insert_key(&pool, workspace, user, None).await;
+    pool.close().await;
+
+    let store = SqliteStore::open(&path).await.unwrap();
+    store.migrate().await.unwrap();
+    let successor = |id| {
+        let store = store.clone();
+        async move { store.key_by_id(id).await.unwrap().unwrap().rotated_to }
+    };
+    assert_eq!(successor(first).await, Some(second));
+    assert_eq!(successor(second).await, Some(third));
+    assert_eq!(
+        successor(third).await,
+        None,
+        "the newest has no successor yet"
+    );
+    assert_eq!(successor(unrelated).await, None);
+    store.close().await;
+}
