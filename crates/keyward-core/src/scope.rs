@@ -224,6 +224,11 @@ impl Catalog {
         &self.product
     }
 
+    /// The product scopes as a set, to intersect with or match against.
+    pub fn product_set(&self) -> ScopeSet {
+        ScopeSet::from_trusted(self.product.iter().cloned())
+    }
+
     /// Every scope in the catalog: product scopes first, then management scopes.
     pub fn all(&self) -> impl Iterator<Item = &str> {
         self.product

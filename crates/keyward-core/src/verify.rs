@@ -153,10 +153,11 @@ mod tests {
     use crate::secret::CredentialHash;
     use crate::store::{AuditQuery, Cursor, KeyLookup, KeyQuery, StoreError, StoreResult, StoreTx};
 
-    /// A store that only counts lookups and knows no key: anything else is an error.
+    /// A store that only counts lookups and knows at most one key: anything else is an error.
     #[derive(Default)]
     struct CountingStore {
         lookups: AtomicUsize,
+        known: Option<KeyLookup>,
     }
 
     fn nothing<T>() -> StoreResult<T> {
@@ -201,9 +202,9 @@ mod tests {
         async fn members(&self, _: Uuid) -> StoreResult<Vec<Member>> {
             nothing()
         }
-        async fn key_by_hash(&self, _: &CredentialHash) -> StoreResult<Option<KeyLookup>> {
+        async fn key_by_hash(&self, hash: &CredentialHash) -> StoreResult<Option<KeyLookup>> {
             self.lookups.fetch_add(1, Ordering::SeqCst);
-            Ok(None)
+            Ok(self.known.clone().filter(|k| k.key.hash.ct_eq(hash)))
         }
         async fn key(&self, _: Uuid, _: Uuid) -> StoreResult<Option<ApiKey>> {
             nothing()
@@ -278,6 +279,80 @@ mod tests {
             store.lookups.load(Ordering::SeqCst),
             1,
             "a well-formed key is looked up once"
+        );
+    }
+
+    /// A member-made key with `api_keys:write` in its snapshot, as the store finds it.
+    fn member_key(
+        pepper: &Pepper,
+        secret: &str,
+        creator_is_member: bool,
+        policy: bool,
+    ) -> KeyLookup {
+        let t = now();
+        let snapshot = crate::scope::ScopeSet::from_trusted(["api_keys:write", "apps:read"]);
+        KeyLookup {
+            key: ApiKey {
+                id: Uuid::now_v7(),
+                workspace_id: Uuid::now_v7(),
+                name: "k".into(),
+                key_prefix: "kw_abcdefgh".into(),
+                hash: pepper.hash(secret),
+                scopes: snapshot.clone(),
+                creator_role: Role::Member,
+                creator_scopes: snapshot,
+                created_by: Uuid::now_v7(),
+                created_at: t,
+                updated_at: t,
+                expires_at: None,
+                last_used_at: None,
+                revoked_at: None,
+                deleted_at: None,
+                metadata: Default::default(),
+                rotated_from: None,
+                rotated_to: None,
+            },
+            creator_is_member,
+            members_can_create_keys: policy,
+        }
+    }
+
+    #[tokio::test]
+    async fn a_key_acts_only_while_its_creator_is_a_member_and_under_todays_policy() {
+        let pepper = Pepper::new(b"test pepper bytes".to_vec());
+        let prefix = key_format::KeyPrefix::parse("kw_").unwrap_or_else(|| panic!("prefix"));
+        let secret = key_format::generate(&prefix)
+            .secret
+            .expose_secret()
+            .to_owned();
+        let write = vec!["api_keys:write".to_owned()];
+        let verdict = |creator_is_member, policy| {
+            let store = Arc::new(CountingStore {
+                known: Some(member_key(&pepper, &secret, creator_is_member, policy)),
+                ..CountingStore::default()
+            });
+            let verifier = Verifier::new(store, pepper.clone(), Arc::default());
+            let (secret, required) = (secret.clone(), write.clone());
+            async move {
+                verifier
+                    .verify(&secret, &required)
+                    .await
+                    .unwrap_or_else(|e| panic!("{e}"))
+            }
+        };
+        assert_eq!(verdict(true, true).await.code, VerifyCode::Valid);
+        assert_eq!(
+            verdict(false, true).await.code,
+            VerifyCode::Revoked,
+            "the creator has left the workspace"
+        );
+        let lapsed = verdict(true, false).await;
+        assert_eq!(lapsed.code, VerifyCode::InsufficientScope);
+        assert_eq!(lapsed.missing_scopes, write);
+        assert_eq!(
+            lapsed.scopes().map(|s| s.as_strings()),
+            Some(vec!["apps:read".to_owned()]),
+            "the policy narrows what verify reports too"
         );
     }
 }

@@ -173,7 +173,7 @@ impl Service {
         p: &Principal,
         requested: Option<ScopeSet>,
     ) -> Result<Option<ScopeSet>> {
-        if p.require_full_access().is_ok() {
+        if p.has_full_access() {
             return Ok(requested);
         }
         match requested {
@@ -181,19 +181,14 @@ impl Service {
             Some(_) => Err(Error::InsufficientScope(
                 "you cannot give a member scopes that you do not hold".into(),
             )),
-            None => {
-                let product =
-                    ScopeSet::from_trusted(self.settings.catalog.product_scopes().iter().cloned());
-                Ok(Some(p.held.intersect(&product)))
-            }
+            None => Ok(Some(p.held.intersect(&self.settings.catalog.product_set()))),
         }
     }
 
     /// A membership narrows to product scopes only; management scopes come from the role.
     fn product_scopes(&self, raw: &[String]) -> Result<ScopeSet, FieldError> {
         let set = validate::scopes("scopes", raw, &self.settings.catalog)?;
-        let product =
-            ScopeSet::from_trusted(self.settings.catalog.product_scopes().iter().cloned());
+        let product = self.settings.catalog.product_set();
         if set.is_full()
             || set.iter().any(|s| {
                 !product.grants(s.as_str()) && !product.iter().any(|c| s.grants(c.as_str()))

@@ -141,11 +141,15 @@ impl Principal {
     /// Whether the caller holds `*`: what making admins, changing the workspace policy and
     /// resetting a membership to every product scope all need.
     pub fn require_full_access(&self) -> Result<()> {
-        if self.caller.is_system() || self.held.is_full() {
+        if self.has_full_access() {
             Ok(())
         } else {
             Err(Error::scope("*"))
         }
+    }
+
+    pub fn has_full_access(&self) -> bool {
+        self.caller.is_system() || self.held.is_full()
     }
 
     /// Granting, changing or taking away `role` needs the power of that role (PRODUCT.md §3,
