@@ -4,6 +4,7 @@
 
 pub mod error;
 pub mod key_format;
+pub mod mail;
 pub mod model;
 pub mod scope;
 pub mod secret;
