@@ -126,9 +126,18 @@ pub(super) fn values(config: &Config, figment: &Figment) -> Result<(), String> {
         );
     }
     if let Some(url) = &config.smtp_url {
-        if !(url.starts_with("smtp://") || url.starts_with("smtps://")) {
-            refuse("smtp_url", "must start with smtp:// or smtps://".into());
+        if let Err(problem) = crate::mail::smtp::check_url(&url.0) {
+            refuse("smtp_url", problem);
         }
+    }
+    if let Err(e) = crate::mail::parse_mailbox(&config.mail_from) {
+        refuse(
+            "mail_from",
+            format!(
+                "must be one mailbox, e.g. `keyward <keys@example.com>` or keys@example.com \
+                 ({e})"
+            ),
+        );
     }
     if config.last_used_flush_seconds == 0 {
         refuse("last_used_flush_seconds", "must be at least 1".into());

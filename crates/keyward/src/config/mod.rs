@@ -13,7 +13,7 @@ use figment::Figment;
 use serde::{Deserialize, Deserializer, Serialize};
 
 /// Every config key; anything else in the file is reported as unknown.
-pub const KEYS: [&str; 18] = [
+pub const KEYS: [&str; 19] = [
     "listen",
     "data_dir",
     "database_url",
@@ -27,6 +27,7 @@ pub const KEYS: [&str; 18] = [
     "max_keys_per_workspace",
     "default_key_prefix",
     "smtp_url",
+    "mail_from",
     "cache_ttl_seconds",
     "stale_grace_seconds",
     "last_used_flush_seconds",
@@ -53,20 +54,37 @@ pub struct DatabaseUrl(pub String);
 
 impl std::fmt::Debug for DatabaseUrl {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match (self.0.find("://"), self.0.rfind('@')) {
-            (Some(scheme), Some(at)) if at > scheme => {
-                let userinfo = &self.0[scheme + 3..at];
-                let user = userinfo.split(':').next().unwrap_or("");
-                write!(
-                    f,
-                    "{}://{}:<redacted>@{}",
-                    &self.0[..scheme],
-                    user,
-                    &self.0[at + 1..]
-                )
-            }
-            _ => f.write_str(&self.0),
+        redact_password(&self.0, f)
+    }
+}
+
+/// An SMTP URL, `smtp://USER:PASSWORD@host:587?tls=required`, whose `Debug` hides the
+/// password: the config is printed in debug logs, the relay's password never is.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct SmtpUrl(pub String);
+
+impl std::fmt::Debug for SmtpUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        redact_password(&self.0, f)
+    }
+}
+
+/// `scheme://user:<redacted>@rest` for a URL with credentials; others print as they are.
+fn redact_password(url: &str, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            let userinfo = &url[scheme + 3..at];
+            let user = userinfo.split(':').next().unwrap_or("");
+            write!(
+                f,
+                "{}://{}:<redacted>@{}",
+                &url[..scheme],
+                user,
+                &url[at + 1..]
+            )
         }
+        _ => f.write_str(url),
     }
 }
 
@@ -88,7 +106,10 @@ pub struct Config {
     pub default_plan: String,
     pub max_keys_per_workspace: u64,
     pub default_key_prefix: String,
-    pub smtp_url: Option<String>,
+    /// Outgoing email goes to this relay; without it, to `<data_dir>/outbox/`.
+    pub smtp_url: Option<SmtpUrl>,
+    /// The From of every message keyward sends: `Name <address>` or an address.
+    pub mail_from: String,
     pub cache_ttl_seconds: u64,
     pub stale_grace_seconds: u64,
     pub last_used_flush_seconds: u64,
@@ -107,6 +128,8 @@ impl std::fmt::Debug for Config {
             .field("plans", &self.plans)
             .field("default_plan", &self.default_plan)
             .field("max_keys_per_workspace", &self.max_keys_per_workspace)
+            .field("smtp_url", &self.smtp_url)
+            .field("mail_from", &self.mail_from)
             .finish_non_exhaustive()
     }
 }
@@ -137,6 +160,7 @@ impl Default for Config {
             max_keys_per_workspace: 50,
             default_key_prefix: "kw_".into(),
             smtp_url: None,
+            mail_from: "keyward <keyward@localhost>".into(),
             cache_ttl_seconds: 60,
             stale_grace_seconds: 30,
             last_used_flush_seconds: 60,

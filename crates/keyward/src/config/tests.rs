@@ -145,3 +145,67 @@ fn database_url_debug_hides_the_password() {
     assert!(!printed.contains("hunter2"), "{printed}");
     assert!(printed.contains("db:5432"), "{printed}");
 }
+
+#[test]
+fn smtp_url_debug_and_config_debug_hide_the_smtp_password() {
+    let url = SmtpUrl("smtps://mailer:s3cr%40t@smtp.example.com:465".into());
+    let printed = format!("{url:?}");
+    assert!(!printed.contains("s3cr"), "{printed}");
+    assert!(printed.contains("mailer") && printed.contains("smtp.example.com:465"));
+    let config = Config {
+        smtp_url: Some(url),
+        ..Config::default()
+    };
+    let printed = format!("{config:?}");
+    assert!(!printed.contains("s3cr"), "{printed}");
+    assert!(printed.contains("smtp.example.com"), "{printed}");
+}
+
+#[test]
+fn mail_from_defaults_to_keyward_at_localhost_and_takes_a_mailbox() {
+    figment::Jail::expect_with(|jail| {
+        jail.clear_env();
+        let loaded = Config::load(None, &Overrides::default()).unwrap();
+        assert_eq!(loaded.config.mail_from, "keyward <keyward@localhost>");
+        assert_eq!(loaded.config.smtp_url, None);
+
+        jail.set_env("KEYWARD_MAIL_FROM", "Acme Keys <keys@acme.example>");
+        jail.set_env(
+            "KEYWARD_SMTP_URL",
+            "smtp://mailer:pw@127.0.0.1:2525?tls=required",
+        );
+        let loaded = Config::load(None, &Overrides::default()).unwrap();
+        assert_eq!(loaded.config.mail_from, "Acme Keys <keys@acme.example>");
+        assert!(loaded.warnings.is_empty(), "{:?}", loaded.warnings);
+
+        jail.set_env("KEYWARD_MAIL_FROM", "not a mailbox");
+        let err = Config::load(None, &Overrides::default())
+            .unwrap_err()
+            .message;
+        assert!(
+            err.contains("KEYWARD_MAIL_FROM must be one mailbox"),
+            "{err}"
+        );
+        Ok(())
+    });
+}
+
+#[test]
+fn a_bad_smtp_url_is_named_and_never_quoted() {
+    figment::Jail::expect_with(|jail| {
+        jail.clear_env();
+        jail.create_file(
+            "keyward.toml",
+            "smtp_url = \"smtp://mailer:hunter2@relay.example?ssl=true\"\n",
+        )?;
+        let err = Config::load(None, &Overrides::default())
+            .unwrap_err()
+            .message;
+        assert!(
+            err.contains("`smtp_url` in") && err.contains("query parameter"),
+            "{err}"
+        );
+        assert!(!err.contains("hunter2"), "{err}");
+        Ok(())
+    });
+}
