@@ -24,7 +24,7 @@ fn start(dir: &Path, toml: &str, env: &[(&str, &str)]) -> (i32, String) {
 #[test]
 fn invalid_values_stop_start_up_with_exit_2_naming_the_key_as_written() {
     let tmp = tempfile::tempdir().unwrap();
-    let cases: [(&str, &str, &str); 9] = [
+    let cases: [(&str, &str, &str); 12] = [
         ("max_keys_per_workspace", "0", "MAX_KEYS_PER_WORKSPACE"),
         ("public_url", "\"ftp://keys.example.com\"", "PUBLIC_URL"),
         ("public_url", "\"keys.example.com\"", "PUBLIC_URL"),
@@ -33,6 +33,13 @@ fn invalid_values_stop_start_up_with_exit_2_naming_the_key_as_written() {
         ("last_used_flush_seconds", "0", "LAST_USED_FLUSH_SECONDS"),
         ("auth_failures_per_minute", "0", "AUTH_FAILURES_PER_MINUTE"),
         ("listen", "\"no port\"", "LISTEN"),
+        ("smtp_url", "\"ftp://relay.example.com\"", "SMTP_URL"),
+        (
+            "smtp_url",
+            "\"smtp://relay.example.com?ssl=true\"",
+            "SMTP_URL",
+        ),
+        ("mail_from", "\"keyward at localhost\"", "MAIL_FROM"),
         (
             "max_keys_per_workspace",
             "\"many\"",
@@ -71,11 +78,32 @@ fn a_valid_config_gets_past_start_up() {
     let tmp = tempfile::tempdir().unwrap();
     let toml = "public_url = \"https://keys.example.com\"\nscopes = [\"apps:read\"]\n\
                 default_plan = \"free\"\ndefault_key_prefix = \"sk_live_\"\n\
+                smtp_url = \"smtps://mailer:pw@smtp.example.com\"\n\
+                mail_from = \"Acme Keys <keys@acme.example>\"\n\
                 [plans.free]\nmax_active_keys = 1\n";
     let (code, err) = start(tmp.path(), toml, &[("KEYWARD_LISTEN", "[::1]:8787")]);
     assert_eq!(code, 1, "only the missing database stops it: {err}");
     assert!(err.contains("no keyward database"), "{err}");
     assert!(!err.contains("WARN"), "nothing to warn about: {err}");
+}
+
+#[test]
+fn a_bad_smtp_url_is_named_but_its_password_never_repeated() {
+    let tmp = tempfile::tempdir().unwrap();
+    for url in [
+        "smtp://mailer:hunter2@relay.example.com?tls=yes",
+        "smtps://mailer:hunter2@",
+        "smtp://mailer:hunter2@relay example.com",
+    ] {
+        let (code, err) = start(tmp.path(), &format!("smtp_url = \"{url}\"\n"), &[]);
+        assert_eq!(code, 2, "{url}: {err}");
+        assert!(err.contains("`smtp_url` in"), "{url}: {err}");
+        assert!(!err.contains("hunter2"), "{url}: {err}");
+        let (code, err) = start(tmp.path(), "", &[("KEYWARD_SMTP_URL", url)]);
+        assert_eq!(code, 2, "{url}: {err}");
+        assert!(err.contains("KEYWARD_SMTP_URL"), "{url}: {err}");
+        assert!(!err.contains("hunter2"), "{url}: {err}");
+    }
 }
 
 #[test]

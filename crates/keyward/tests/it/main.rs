@@ -14,6 +14,7 @@ mod http_edge;
 mod key_lifecycle;
 mod key_rules;
 mod last_used;
+mod mail;
 mod member_rules;
 mod metrics;
 mod no_echo;

@@ -8,7 +8,9 @@
 )]
 
 pub mod binary;
+pub mod eml;
 pub mod legacy;
+pub mod smtp;
 
 use keyward::app::Server;
 use keyward::config::Config;
