@@ -29,6 +29,9 @@ pub enum Error {
     /// The body never says why: missing, unknown, revoked, expired or malformed look the same.
     #[error("authentication required")]
     Unauthorized { token_sent: bool },
+    /// A log-in whose email or password is wrong; which of the two is never said.
+    #[error("the email or password is not right")]
+    LoginFailed,
     #[error("{0}")]
     Forbidden(String),
     #[error("{0}")]
@@ -47,7 +50,7 @@ pub enum Error {
     Conflict(String),
     #[error("validation failed")]
     Validation(Vec<FieldError>),
-    #[error("too many failed attempts; retry later")]
+    #[error("too many attempts; retry after the number of seconds in Retry-After")]
     RateLimited { retry_after_secs: u64 },
     #[error("the database is unavailable")]
     Unavailable,
@@ -69,7 +72,7 @@ impl Error {
     pub fn code(&self) -> &'static str {
         match self {
             Error::BadRequest(_) => "bad_request",
-            Error::Unauthorized { .. } => "unauthorized",
+            Error::Unauthorized { .. } | Error::LoginFailed => "unauthorized",
             Error::Forbidden(_) => "forbidden",
             Error::InsufficientScope(_) => "insufficient_scope",
             Error::EmailUnverified => "email_unverified",

@@ -4,8 +4,10 @@
 
 pub mod error;
 pub mod key_format;
+pub mod limiter;
 pub mod mail;
 pub mod model;
+pub mod password;
 pub mod scope;
 pub mod secret;
 pub mod service;

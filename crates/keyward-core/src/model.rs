@@ -225,6 +225,42 @@ pub struct Session {
     pub last_seen_at: Timestamp,
 }
 
+/// An emailed link that proves a user owns their address (PRODUCT.md §4, `/auth/verify-email`).
+#[derive(Debug, Clone)]
+pub struct EmailToken {
+    pub id: Uuid,
+    pub user_id: Uuid,
+    pub token_hash: CredentialHash,
+    pub created_at: Timestamp,
+    pub expires_at: Timestamp,
+    pub used_at: Option<Timestamp>,
+}
+
+/// An emailed offer to join a workspace, for an address that has no account yet.
+#[derive(Debug, Clone)]
+pub struct Invitation {
+    pub id: Uuid,
+    pub workspace_id: Uuid,
+    /// Lower-cased, like users' emails.
+    pub email: String,
+    pub role: Role,
+    /// As [`Membership::scopes`]: `None` is every product scope.
+    pub scopes: Option<ScopeSet>,
+    pub invited_by: Uuid,
+    pub token_hash: CredentialHash,
+    pub created_at: Timestamp,
+    pub expires_at: Timestamp,
+    pub accepted_at: Option<Timestamp>,
+    pub withdrawn_at: Option<Timestamp>,
+}
+
+impl Invitation {
+    /// Neither used, withdrawn nor expired: the link still works.
+    pub fn is_pending(&self, now: Timestamp) -> bool {
+        self.accepted_at.is_none() && self.withdrawn_at.is_none() && self.expires_at > now
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ActorType {

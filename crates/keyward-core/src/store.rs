@@ -10,8 +10,8 @@ use async_trait::async_trait;
 use uuid::Uuid;
 
 use crate::model::{
-    ApiKey, AuditEvent, KeyStatus, Member, Membership, Role, ServiceToken, Session, Timestamp,
-    User, Workspace,
+    ApiKey, AuditEvent, EmailToken, Invitation, KeyStatus, Member, Membership, Role, ServiceToken,
+    Session, Timestamp, User, Workspace,
 };
 use crate::secret::CredentialHash;
 
@@ -143,6 +143,18 @@ pub trait Store: Send + Sync + 'static {
         hash: &CredentialHash,
     ) -> StoreResult<Option<ServiceToken>>;
     async fn session_by_hash(&self, hash: &CredentialHash) -> StoreResult<Option<Session>>;
+    /// Moves a session's `last_seen_at` forward, for its idle timeout.
+    async fn touch_session(&self, id: Uuid, at: Timestamp) -> StoreResult<()>;
+    /// An email verification link by its token's hash, used or not.
+    async fn email_token_by_hash(&self, hash: &CredentialHash) -> StoreResult<Option<EmailToken>>;
+    /// An invitation by its token's hash, whatever its state.
+    async fn invitation_by_hash(&self, hash: &CredentialHash) -> StoreResult<Option<Invitation>>;
+    /// A workspace's invitations that are still pending at `now`, oldest first.
+    async fn pending_invitations(
+        &self,
+        workspace_id: Uuid,
+        now: Timestamp,
+    ) -> StoreResult<Vec<Invitation>>;
     /// Every service token, revoked ones included, oldest first. An instance has a handful.
     async fn service_tokens(&self) -> StoreResult<Vec<ServiceToken>>;
     /// Moves `last_used_at` forward (never back) for each service token, in one batch.
@@ -203,6 +215,29 @@ pub trait StoreTx: Send {
     async fn update_service_token(&mut self, token: &ServiceToken) -> StoreResult<()>;
     async fn insert_session(&mut self, session: &Session) -> StoreResult<()>;
     async fn delete_session(&mut self, id: Uuid) -> StoreResult<()>;
+
+    async fn insert_email_token(&mut self, token: &EmailToken) -> StoreResult<()>;
+    /// Marks a link used, once: `false` when it already was, so two racing uses cannot both
+    /// succeed.
+    async fn use_email_token(&mut self, id: Uuid, at: Timestamp) -> StoreResult<bool>;
+    async fn insert_invitation(&mut self, invitation: &Invitation) -> StoreResult<()>;
+    /// An invitation of a workspace, whatever its state, as this transaction sees it.
+    async fn invitation(&mut self, workspace_id: Uuid, id: Uuid)
+        -> StoreResult<Option<Invitation>>;
+    /// An invitation by its token's hash, as this transaction sees it.
+    async fn invitation_by_hash(
+        &mut self,
+        hash: &CredentialHash,
+    ) -> StoreResult<Option<Invitation>>;
+    /// The workspace's invitation of this email that is pending at `now`, if any.
+    async fn pending_invitation(
+        &mut self,
+        workspace_id: Uuid,
+        email: &str,
+        now: Timestamp,
+    ) -> StoreResult<Option<Invitation>>;
+    /// Writes accepted_at and withdrawn_at.
+    async fn update_invitation(&mut self, invitation: &Invitation) -> StoreResult<()>;
 
     /// The recorded pepper fingerprint, as this transaction sees it.
     async fn pepper_fingerprint(&mut self) -> StoreResult<Option<CredentialHash>>;

@@ -230,6 +230,28 @@ mod tests {
         async fn session_by_hash(&self, _: &CredentialHash) -> StoreResult<Option<Session>> {
             nothing()
         }
+        async fn touch_session(&self, _: Uuid, _: Timestamp) -> StoreResult<()> {
+            nothing()
+        }
+        async fn email_token_by_hash(
+            &self,
+            _: &CredentialHash,
+        ) -> StoreResult<Option<crate::model::EmailToken>> {
+            nothing()
+        }
+        async fn invitation_by_hash(
+            &self,
+            _: &CredentialHash,
+        ) -> StoreResult<Option<crate::model::Invitation>> {
+            nothing()
+        }
+        async fn pending_invitations(
+            &self,
+            _: Uuid,
+            _: Timestamp,
+        ) -> StoreResult<Vec<crate::model::Invitation>> {
+            nothing()
+        }
         async fn service_tokens(&self) -> StoreResult<Vec<ServiceToken>> {
             nothing()
         }

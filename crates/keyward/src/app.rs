@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use keyward_core::key_format::KeyPrefix;
 use keyward_core::scope::Catalog;
-use keyward_core::service::{PepperCheck, Plan, Settings};
+use keyward_core::service::{PepperCheck, Plan, SessionPolicy, Settings};
 use keyward_core::store::Store;
 use keyward_core::Service;
 use tokio::net::TcpListener;
@@ -15,10 +15,10 @@ use tokio::sync::watch;
 
 use crate::config::Config;
 use crate::http::metrics::Metrics;
-use crate::http::rate_limit::FailureLimiter;
 use crate::http::{self, AppState};
 use crate::private_files;
 use crate::store::sqlite::SqliteStore;
+use keyward_core::limiter::FailureLimiter;
 
 /// Whether opening the database may create it. Only `serve` and `migrate` create one
 /// (PRODUCT.md §9); every other command needs an existing database.
@@ -102,6 +102,13 @@ pub fn settings(config: &Config) -> Result<Settings, String> {
             )
             },
         )?,
+        allow_signup: config.allow_signup,
+        public_url: config.public_base_url(),
+        sessions: SessionPolicy {
+            idle: chrono::TimeDelta::minutes(i64::from(config.session_idle_minutes)),
+            max: chrono::TimeDelta::hours(i64::from(config.session_max_hours)),
+        },
+        login_failures_per_minute: config.login_failures_per_minute,
     })
 }
 
@@ -121,7 +128,8 @@ pub async fn open_service(config: &Config, mode: OpenMode) -> Result<Service, St
         || store.count_users().await.map_err(unreadable)? > 0
         || !store.service_tokens().await.map_err(unreadable)?.is_empty();
     let pepper = crate::pepper::load(config, has_data)?;
-    let service = Service::new(store, pepper.pepper, settings);
+    let mailer = crate::mail::mailer(config)?;
+    let service = Service::new(store, pepper.pepper, settings, mailer);
     match service
         .check_pepper()
         .await
@@ -158,6 +166,7 @@ impl Server {
             service: service.clone(),
             limiter: Arc::new(FailureLimiter::new(config.auth_failures_per_minute)),
             metrics: metrics.clone(),
+            secure_cookies: config.secure_cookies(),
         };
         let (shutdown, mut stop) = watch::channel(false);
         let flusher = spawn_usage_flusher(

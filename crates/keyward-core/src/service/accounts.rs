@@ -1,15 +1,14 @@
 //! Users, service tokens and sessions: creating them, and turning a presented credential into
 //! a [`Caller`].
 
-use argon2::password_hash::{rand_core::OsRng, PasswordHasher, SaltString};
 use uuid::Uuid;
 
 use super::{Caller, RequestMeta, Service, Via};
 use crate::error::{Error, Result};
 use crate::key_format::{self, SERVICE_TOKEN_PREFIX};
-use crate::model::{new_id, now, ApiKey, Role, ServiceToken, Session, User, Workspace};
+use crate::model::{new_id, now, ApiKey, Role, ServiceToken, User, Workspace};
 use crate::scope::ScopeSet;
-use crate::secret::{PasswordHash, SecretString};
+use crate::secret::SecretString;
 use crate::store::StoreError;
 use crate::validate::{self, Fields};
 use crate::verify::VerifyCode;
@@ -76,7 +75,7 @@ impl Service {
             return Err(Error::Internal("validation passed without values".into()));
         };
         let password_hash = match input.password {
-            Some(pw) => Some(hash_password(pw).await?),
+            Some(pw) => Some(self.passwords.hash(pw).await?),
             None => None,
         };
         let now = now();
@@ -128,25 +127,6 @@ impl Service {
         found.ok_or(Error::NotFound)
     }
 
-    /// Starts a session for a user: returns the session cookie value and its CSRF token.
-    pub async fn create_session(&self, user_id: Uuid) -> Result<(SecretString, SecretString)> {
-        let token = random_secret();
-        let csrf = random_secret();
-        let now = now();
-        let session = Session {
-            id: new_id(),
-            token_hash: self.pepper.hash(token.expose_secret()),
-            csrf_hash: self.pepper.hash(csrf.expose_secret()),
-            user_id,
-            created_at: now,
-            last_seen_at: now,
-        };
-        let mut tx = self.store.begin().await?;
-        tx.insert_session(&session).await?;
-        tx.commit().await?;
-        Ok((token, csrf))
-    }
-
     /// `Authorization: Bearer <api key>` on the management API: the key must verify as valid.
     /// A valid service token is a credential of the wrong kind: `403`, naming what this API
     /// takes, and no failed authentication (it proves its holder is the operator).
@@ -170,42 +150,6 @@ impl Service {
         Ok(Caller {
             user,
             via: Via::ApiKey(Box::new(key)),
-            meta,
-        })
-    }
-
-    /// The console's session cookie. State-changing requests must also carry the session's
-    /// CSRF token, compared in constant time through its hash.
-    pub async fn authenticate_session(
-        &self,
-        token: &str,
-        csrf: Option<&str>,
-        state_changing: bool,
-        meta: RequestMeta,
-    ) -> Result<Caller> {
-        let hash = self.pepper.hash(token);
-        let session = self
-            .store
-            .session_by_hash(&hash)
-            .await?
-            .ok_or(Error::Unauthorized { token_sent: true })?;
-        if !session.token_hash.ct_eq(&hash) {
-            return Err(Error::Unauthorized { token_sent: true });
-        }
-        if state_changing {
-            let sent = csrf.map(|c| self.pepper.hash(c));
-            if !sent.is_some_and(|h| h.ct_eq(&session.csrf_hash)) {
-                return Err(Error::CsrfFailed);
-            }
-        }
-        let user = self
-            .store
-            .user_by_id(session.user_id)
-            .await?
-            .ok_or(Error::Unauthorized { token_sent: true })?;
-        Ok(Caller {
-            user,
-            via: Via::Session(session),
             meta,
         })
     }
@@ -262,25 +206,4 @@ impl Service {
             key,
         })
     }
-}
-
-/// 256 bits from the OS CSPRNG, hex-encoded: session ids and CSRF tokens.
-fn random_secret() -> SecretString {
-    let mut bytes = [0u8; 32];
-    rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut bytes);
-    SecretString::new(hex::encode(bytes))
-}
-
-/// argon2id with the crate defaults (19 MiB, 2 iterations), off the async executor because
-/// it is deliberately slow.
-async fn hash_password(password: SecretString) -> Result<PasswordHash> {
-    tokio::task::spawn_blocking(move || {
-        let salt = SaltString::generate(&mut OsRng);
-        argon2::Argon2::default()
-            .hash_password(password.expose_secret().as_bytes(), &salt)
-            .map(|h| PasswordHash::from_phc(h.to_string()))
-            .map_err(|e| Error::Internal(format!("password hashing failed: {e}")))
-    })
-    .await
-    .map_err(|e| Error::Internal(format!("password hashing task failed: {e}")))?
 }

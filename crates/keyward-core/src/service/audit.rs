@@ -16,13 +16,15 @@ pub struct AuditFilter {
 }
 
 /// Every action keyward records (PRODUCT.md §1).
-pub const ACTIONS: [&str; 12] = [
+pub const ACTIONS: [&str; 14] = [
     "api_key.created",
     "api_key.updated",
     "api_key.revoked",
     "api_key.deleted",
     "api_key.rotated",
     "api_key.leaked",
+    "member.invited",
+    "member.invitation_withdrawn",
     "member.added",
     "member.updated",
     "member.removed",

@@ -4,6 +4,7 @@
 use serde_json::json;
 use uuid::Uuid;
 
+use super::invitations::Added;
 use super::keys::key_details;
 use super::{Principal, Service};
 use crate::error::{Error, FieldError, Result};
@@ -32,7 +33,9 @@ impl Service {
         Ok(self.store.members(p.workspace.id).await?)
     }
 
-    pub async fn add_member(&self, p: &Principal, input: NewMember) -> Result<Member> {
+    /// Adds an existing user by email (`Added::Member`), or invites an email that has no
+    /// account yet (`Added::Invited`), under the same checks either way.
+    pub async fn add_member(&self, p: &Principal, input: NewMember) -> Result<Added> {
         p.require("members:write")?;
         let mut f = Fields::new();
         let email = f.take(validate::email("email", &input.email));
@@ -48,12 +51,14 @@ impl Service {
         p.require_power_over(role)?;
         let scopes = self.grantable_membership_scopes(p, scopes)?;
         let (mut tx, _) = self.begin_as(p).await?;
-        let user = tx.user_by_email(&email).await?.ok_or_else(|| {
-            Error::validation(
-                "email",
-                "no keyward user has this email; they must sign up first",
-            )
-        })?;
+        let Some(user) = tx.user_by_email(&email).await? else {
+            let (invitation, link) = self
+                .insert_invitation(p, tx.as_mut(), email, role, scopes)
+                .await?;
+            tx.commit().await?;
+            self.send_invitation(p, &invitation, link).await;
+            return Ok(Added::Invited(invitation));
+        };
         let membership = Membership {
             workspace_id: p.workspace.id,
             user_id: user.id,
@@ -71,7 +76,7 @@ impl Service {
         tx.insert_audit(&p.audit("member.added", ("user", user.id), details))
             .await?;
         tx.commit().await?;
-        Ok(Member { membership, user })
+        Ok(Added::Member(Member { membership, user }))
     }
 
     pub async fn update_member(

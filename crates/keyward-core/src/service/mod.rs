@@ -4,12 +4,15 @@
 mod accounts;
 mod audit;
 mod instance;
+mod invitations;
 mod keys;
 mod members;
 mod operator;
 mod principal;
 mod rotation;
 mod service_tokens;
+mod sessions;
+mod signup;
 mod workspaces;
 
 use std::collections::BTreeMap;
@@ -21,10 +24,13 @@ use uuid::Uuid;
 pub use accounts::{NewUser, UserWorkspace, WhoAmI};
 pub use audit::AuditFilter;
 pub use instance::PepperCheck;
+pub use invitations::{Added, InvitationView, INVITATION_TTL};
 pub use keys::{CreatedKey, KeyFilter, KeyPatch, NewKey};
 pub use members::{MemberPatch, NewMember};
 pub use principal::{Caller, Principal, RequestMeta, Via};
 pub use rotation::Rotation;
+pub use sessions::LoggedIn;
+pub use signup::{Signup, VERIFY_LINK_TTL};
 pub use workspaces::{PlanChange, WorkspacePatch};
 
 /// Every audit action, for the API's schema of `action`.
@@ -32,7 +38,10 @@ pub use audit::ACTIONS;
 
 use crate::error::{Error, Result};
 use crate::key_format::KeyPrefix;
+use crate::limiter::{Client, WindowLimiter};
+use crate::mail::Mailer;
 use crate::model::ApiKey;
+use crate::password::Passwords;
 use crate::scope::Catalog;
 use crate::secret::Pepper;
 use crate::store::{Cursor, Store};
@@ -53,6 +62,29 @@ pub struct Settings {
     pub default_plan: String,
     pub max_keys_per_workspace: u64,
     pub default_key_prefix: KeyPrefix,
+    /// Whether anyone may sign up; invitations work either way.
+    pub allow_signup: bool,
+    /// The externally visible base URL that emailed links start with.
+    pub public_url: String,
+    pub sessions: SessionPolicy,
+    /// Failed log-ins allowed per account, and per client IP, in a minute.
+    pub login_failures_per_minute: u32,
+}
+
+/// How long a console session lives.
+#[derive(Debug, Clone, Copy)]
+pub struct SessionPolicy {
+    /// Ended after this long without a request.
+    pub idle: chrono::TimeDelta,
+    /// Ended this long after log-in, however busy.
+    pub max: chrono::TimeDelta,
+}
+
+/// Failed log-ins, counted per account and per client.
+#[derive(Debug)]
+struct LoginLimits {
+    by_account: WindowLimiter<String>,
+    by_client: WindowLimiter<Client>,
 }
 
 /// One page of a newest-first listing, and the cursor of the next page if there is one.
@@ -69,6 +101,11 @@ pub struct Service {
     settings: Arc<Settings>,
     usage: Arc<UsageLog>,
     verifier: Verifier,
+    mailer: Arc<dyn Mailer>,
+    passwords: Passwords,
+    login_limits: Arc<LoginLimits>,
+    /// Verification emails sent per address: one a minute.
+    resend_limit: Arc<WindowLimiter<String>>,
 }
 
 impl std::fmt::Debug for Service {
@@ -78,15 +115,28 @@ impl std::fmt::Debug for Service {
 }
 
 impl Service {
-    pub fn new(store: Arc<dyn Store>, pepper: Pepper, settings: Settings) -> Self {
+    pub fn new(
+        store: Arc<dyn Store>,
+        pepper: Pepper,
+        settings: Settings,
+        mailer: Arc<dyn Mailer>,
+    ) -> Self {
         let usage = Arc::new(UsageLog::default());
         let verifier = Verifier::new(store.clone(), pepper.clone(), usage.clone());
+        let login_limits = Arc::new(LoginLimits {
+            by_account: WindowLimiter::new(settings.login_failures_per_minute),
+            by_client: WindowLimiter::new(settings.login_failures_per_minute),
+        });
         Self {
             store,
             pepper,
             settings: Arc::new(settings),
             usage,
             verifier,
+            mailer,
+            passwords: Passwords::default(),
+            login_limits,
+            resend_limit: Arc::new(WindowLimiter::new(1)),
         }
     }
 

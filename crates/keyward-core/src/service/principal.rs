@@ -29,6 +29,9 @@ pub enum Via {
     Session(Session),
     /// The operator's server-side CLI: skips role and email checks, never data rules.
     System,
+    /// A user acting on their own account before any session exists: signing up, verifying
+    /// their email, accepting an invitation. It holds nothing in any workspace.
+    Account,
 }
 
 #[derive(Debug, Clone)]
@@ -57,7 +60,7 @@ impl Caller {
                 kind: ActorType::ApiKey,
                 id: Some(k.id),
             },
-            Via::Session(_) => AuditActor {
+            Via::Session(_) | Via::Account => AuditActor {
                 kind: ActorType::User,
                 id: Some(self.user.id),
             },
@@ -272,7 +275,8 @@ impl Service {
             (Via::ApiKey(key), Some(_)) => Ok((key.creator_role, key.effective_scopes(policy))),
             (Via::ApiKey(_), None) => Err(Error::Unauthorized { token_sent: true }),
             (Via::Session(_), Some(m)) => Ok((m.role, m.holds(catalog, policy))),
-            (Via::Session(_), None) => Err(Error::NotFound),
+            (Via::Session(_) | Via::Account, None) => Err(Error::NotFound),
+            (Via::Account, Some(_)) => Err(Error::Unauthorized { token_sent: false }),
             (Via::System, Some(m)) => Ok((m.role, m.holds(catalog, policy))),
             (Via::System, None) => Err(Error::validation(
                 "user",

@@ -148,6 +148,24 @@ pub(super) fn values(config: &Config, figment: &Figment) -> Result<(), String> {
             "must be at least 1: 0 would lock out every client after one typo".into(),
         );
     }
+    if config.login_failures_per_minute == 0 {
+        refuse(
+            "login_failures_per_minute",
+            "must be at least 1: 0 would refuse every log-in".into(),
+        );
+    }
+    if !(1..=24 * 60).contains(&config.session_idle_minutes) {
+        refuse(
+            "session_idle_minutes",
+            "must be between 1 and 1440 (a day)".into(),
+        );
+    }
+    if !(1..=24 * 30).contains(&config.session_max_hours) {
+        refuse(
+            "session_max_hours",
+            "must be between 1 and 720 (30 days)".into(),
+        );
+    }
     if problems.is_empty() {
         Ok(())
     } else {

@@ -13,7 +13,7 @@ use figment::Figment;
 use serde::{Deserialize, Deserializer, Serialize};
 
 /// Every config key; anything else in the file is reported as unknown.
-pub const KEYS: [&str; 19] = [
+pub const KEYS: [&str; 22] = [
     "listen",
     "data_dir",
     "database_url",
@@ -32,6 +32,9 @@ pub const KEYS: [&str; 19] = [
     "stale_grace_seconds",
     "last_used_flush_seconds",
     "auth_failures_per_minute",
+    "login_failures_per_minute",
+    "session_idle_minutes",
+    "session_max_hours",
     "log_format",
 ];
 
@@ -114,6 +117,12 @@ pub struct Config {
     pub stale_grace_seconds: u64,
     pub last_used_flush_seconds: u64,
     pub auth_failures_per_minute: u32,
+    /// Failed console log-ins allowed per account, and per client IP, in a minute.
+    pub login_failures_per_minute: u32,
+    /// A console session ends after this many minutes without a request.
+    pub session_idle_minutes: u32,
+    /// A console session ends this many hours after log-in, however busy.
+    pub session_max_hours: u32,
     pub log_format: LogFormat,
 }
 
@@ -165,6 +174,9 @@ impl Default for Config {
             stale_grace_seconds: 30,
             last_used_flush_seconds: 60,
             auth_failures_per_minute: 100,
+            login_failures_per_minute: 10,
+            session_idle_minutes: 30,
+            session_max_hours: 12,
             log_format: LogFormat::Text,
         }
     }
@@ -253,6 +265,21 @@ impl Config {
             Ok(config) => Ok(Loaded { config, warnings }),
             Err(message) => Err(ConfigError { message, warnings }),
         }
+    }
+
+    /// The base URL emailed links start with: `public_url`, or the listen address.
+    pub fn public_base_url(&self) -> String {
+        match &self.public_url {
+            Some(url) => url.trim_end_matches('/').to_owned(),
+            None => format!("http://{}", self.listen),
+        }
+    }
+
+    /// Whether the console's cookie must be `Secure`: when people reach keyward over https.
+    pub fn secure_cookies(&self) -> bool {
+        self.public_url
+            .as_deref()
+            .is_some_and(|u| u.to_ascii_lowercase().starts_with("https://"))
     }
 
     /// The database URL, defaulting to SQLite in the data directory.

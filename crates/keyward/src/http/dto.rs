@@ -3,7 +3,8 @@
 
 use chrono::{DateTime, Utc};
 use keyward_core::model::{
-    ApiKey, AuditActor, AuditEvent, AuditTarget, KeyStatus, Member, Role, User, Workspace,
+    ApiKey, AuditActor, AuditEvent, AuditTarget, Invitation, KeyStatus, Member, Role, User,
+    Workspace,
 };
 use keyward_core::scope::ScopeSet;
 use keyward_core::service::WhoAmI;
@@ -203,6 +204,37 @@ impl From<Member> for MemberOut {
             scopes: m.membership.scopes.map(|s| s.as_strings()),
             email_verified: m.user.email_verified_at.is_some(),
             joined_at: m.membership.created_at,
+        }
+    }
+}
+
+/// A pending invitation: the emailed offer to join, for an address with no account yet.
+#[derive(Serialize, ToSchema)]
+pub struct InvitationOut {
+    pub id: Uuid,
+    pub workspace_id: Uuid,
+    pub email: String,
+    pub role: Role,
+    /// The product scopes the member will be narrowed to; `null` means all of them.
+    pub scopes: Option<Vec<String>>,
+    /// The user who sent it (or whose key did).
+    pub invited_by: Uuid,
+    pub created_at: DateTime<Utc>,
+    /// Seven days after it was sent.
+    pub expires_at: DateTime<Utc>,
+}
+
+impl From<Invitation> for InvitationOut {
+    fn from(i: Invitation) -> Self {
+        Self {
+            id: i.id,
+            workspace_id: i.workspace_id,
+            email: i.email,
+            role: i.role,
+            scopes: i.scopes.map(|s| s.as_strings()),
+            invited_by: i.invited_by,
+            created_at: i.created_at,
+            expires_at: i.expires_at,
         }
     }
 }

@@ -75,10 +75,11 @@ pub struct FieldDetail {
     message: String,
 }
 
-fn status_of(e: &Error) -> StatusCode {
+/// The status of each domain error; the console answers with the same.
+pub fn status_of(e: &Error) -> StatusCode {
     match e {
         Error::BadRequest(_) => StatusCode::BAD_REQUEST,
-        Error::Unauthorized { .. } => StatusCode::UNAUTHORIZED,
+        Error::Unauthorized { .. } | Error::LoginFailed => StatusCode::UNAUTHORIZED,
         Error::Forbidden(_)
         | Error::InsufficientScope(_)
         | Error::EmailUnverified

@@ -13,11 +13,12 @@ use uuid::Uuid;
 
 use super::access_log::{Credential, CredentialSlot};
 use super::error::ApiError;
+use super::session_cookie;
 use super::AppState;
 
 pub use super::body::{JsonBody, OptionalJsonBody, MAX_BODY_BYTES};
 
-pub const SESSION_COOKIE: &str = "keyward_session";
+pub use super::session_cookie::SESSION_COOKIE;
 
 /// A query string; unknown or ill-typed parameters are `400 bad_request`, said in fixed
 /// words: serde's messages would repeat the parameter's name or value.
@@ -70,7 +71,7 @@ pub fn client_ip(parts: &Parts) -> IpAddr {
         .unwrap_or(IpAddr::V4(Ipv4Addr::LOCALHOST))
 }
 
-fn meta(parts: &Parts, ip: IpAddr) -> RequestMeta {
+pub fn meta(parts: &Parts, ip: IpAddr) -> RequestMeta {
     let user_agent = parts
         .headers
         .get(header::USER_AGENT)
@@ -97,18 +98,6 @@ pub fn bearer(parts: &Parts) -> Option<Result<&str, ()>> {
     }))
 }
 
-fn session_cookie(parts: &Parts) -> Option<&str> {
-    parts
-        .headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(name, _)| *name == SESSION_COOKIE)
-        .map(|(_, value)| value)
-}
-
 /// The authenticated caller of the management API: a Bearer API key or the console session.
 pub struct Auth(pub Caller);
 
@@ -124,7 +113,7 @@ impl FromRequestParts<AppState> for Auth {
             return Err(ApiError(Error::RateLimited { retry_after_secs }));
         }
         let meta = meta(parts, ip);
-        let result = match (bearer(parts), session_cookie(parts)) {
+        let result = match (bearer(parts), session_cookie::from_parts(parts)) {
             (Some(Ok(token)), _) => state.service.authenticate_key(token, meta).await,
             (Some(Err(())), _) => Err(Error::Unauthorized { token_sent: true }),
             (None, Some(cookie)) => {
@@ -150,7 +139,7 @@ impl FromRequestParts<AppState> for Auth {
             Via::Session(_) => Some(Credential::Session {
                 user_id: caller.user.id,
             }),
-            Via::System => None,
+            Via::System | Via::Account => None,
         };
         if let Some(credential) = credential {
             CredentialSlot::record(parts, credential);
@@ -173,5 +162,24 @@ pub fn workspace_hint(headers: &axum::http::HeaderMap) -> Result<Option<Uuid>, A
                     "X-Workspace-ID must be a workspace id".into(),
                 ))
             }),
+    }
+}
+
+/// Where an unauthenticated request comes from: its IP (for limits) and its request
+/// metadata (for audit events), for the `/auth` endpoints and the console's forms.
+pub struct Origin {
+    pub ip: IpAddr,
+    pub meta: RequestMeta,
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for Origin {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        let ip = client_ip(parts);
+        Ok(Origin {
+            ip,
+            meta: meta(parts, ip),
+        })
     }
 }

@@ -8,9 +8,9 @@ pub mod error;
 pub mod extract;
 pub mod metrics;
 pub mod openapi;
-pub mod rate_limit;
 pub mod request_id;
 pub mod routes;
+pub mod session_cookie;
 
 use std::sync::Arc;
 
@@ -22,13 +22,15 @@ use utoipa_axum::router::OpenApiRouter;
 
 use self::error::ApiError;
 use self::metrics::Metrics;
-use self::rate_limit::FailureLimiter;
+use keyward_core::limiter::FailureLimiter;
 
 #[derive(Clone)]
 pub struct AppState {
     pub service: Service,
     pub limiter: Arc<FailureLimiter>,
     pub metrics: Arc<Metrics>,
+    /// Whether the session cookie is `Secure`: `public_url` is https.
+    pub secure_cookies: bool,
 }
 
 /// The API router and the OpenAPI document, both built from the same route declarations so
@@ -39,6 +41,8 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(routes::keys_alias::router())
         .merge(routes::workspaces::router())
         .merge(routes::account::router())
+        .merge(routes::auth::router())
+        .merge(routes::invitations::router())
         .merge(routes::verify::router())
         .merge(routes::ops::router())
         .split_for_parts()
@@ -47,7 +51,8 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
 pub fn router(state: AppState) -> Router {
     let (api, openapi) = api();
     let metrics = state.metrics.clone();
-    api.layer(axum::Extension(Arc::new(openapi)))
+    api.merge(crate::console::router())
+        .layer(axum::Extension(Arc::new(openapi)))
         .fallback(|| async { ApiError(keyward_core::Error::NotFound).into_response() })
         // axum adds the `Allow` header to what this returns.
         .method_not_allowed_fallback(|| async { error::method_not_allowed() })

@@ -27,6 +27,7 @@ use super::extract::SESSION_COOKIE;
         (name = "workspaces", description = "Workspaces and their settings."),
         (name = "members", description = "Who belongs to a workspace, with which role."),
         (name = "audit", description = "The append-only audit log of a workspace."),
+        (name = "auth", description = "Sign-up, email verification, log-in and log-out, for the console."),
         (name = "users", description = "The caller."),
         (name = "scopes", description = "The scope catalog."),
         (name = "verify", description = "Key verification, for the operator's services."),

@@ -3,14 +3,17 @@
 //! tests run the real binary; the store contract runs against every backend.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod accounts;
 mod admin_options;
 mod admin_tokens;
 mod admin_users;
 mod config_errors;
+mod console;
 mod data_dir;
 mod errors;
 mod hardening;
 mod http_edge;
+mod invitations;
 mod key_lifecycle;
 mod key_rules;
 mod last_used;
@@ -27,6 +30,7 @@ mod roles_and_scopes;
 mod roles_members;
 mod rotation_rules;
 mod secrets;
+mod sessions;
 mod stale_callers;
 mod store_contract;
 mod support;

@@ -137,7 +137,7 @@ async fn no_error_echoes_the_client_input_in_a_body_field_name_or_value() {
             .json(r#"{"email": "MARK", "role": "member"}"#),
         probe(Method::POST, format!("{ws}/members"))
             .bearer(k)
-            .json(r#"{"email": "MARK@example.com", "role": "member"}"#),
+            .json(r#"{"email": "MARK@example.com", "role": "member", "scopes": ["MARK"]}"#),
         probe(Method::POST, format!("{ws}/members"))
             .bearer(k)
             .json(r#"{"email": "a@example.com", "role": "MARK"}"#),

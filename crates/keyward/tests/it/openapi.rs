@@ -244,7 +244,7 @@ async fn statuses_roles_actions_and_error_codes_are_enums_and_limits_are_bounded
     );
 
     let actions = enum_of(&doc, &schemas["AuditEventOut"]["properties"]["action"]);
-    assert_eq!(actions.len(), 12, "{actions:?}");
+    assert_eq!(actions.len(), 14, "{actions:?}");
     assert!(actions.contains(&"api_key.rotated".to_owned()));
     assert_eq!(
         enum_of(&doc, &param(&doc, audit, "action")["schema"]),

@@ -41,7 +41,7 @@ async fn with_session(
 }
 
 #[tokio::test]
-async fn members_are_added_by_email_once_and_only_if_they_have_signed_up() {
+async fn members_are_added_by_email_once_and_emails_without_an_account_are_invited() {
     let app = TestApp::spawn().await;
     let owner = app.owner().await;
     let ws = owner.workspace_id;
@@ -63,17 +63,15 @@ async fn members_are_added_by_email_once_and_only_if_they_have_signed_up() {
             json!({"email": "nobody@example.com", "role": "member"}),
         )
         .await;
-    assert_eq!(
-        unknown.status,
-        StatusCode::UNPROCESSABLE_ENTITY,
-        "{}",
-        unknown.text
-    );
-    assert_eq!(unknown.code(), "validation_failed");
-    assert_eq!(unknown.body["error"]["details"][0]["field"], "email");
+    assert_eq!(unknown.status, StatusCode::ACCEPTED, "{}", unknown.text);
+    assert_eq!(unknown.body["email"], "nobody@example.com");
 
     let list = app.get(&members_path(ws), &owner.key).await;
-    assert_eq!(list.body.as_array().unwrap().len(), 2, "{}", list.text);
+    assert_eq!(
+        list.body.as_array().unwrap().len(),
+        2,
+        "invited is not a member yet"
+    );
 }
 
 #[tokio::test]

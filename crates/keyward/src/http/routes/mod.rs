@@ -1,6 +1,8 @@
 //! The route modules, one per resource; each exposes `router()`, merged in `http::router`.
 
 pub mod account;
+pub mod auth;
+pub mod invitations;
 pub mod keys;
 pub mod keys_alias;
 pub mod ops;

@@ -2,14 +2,15 @@
 
 use axum::extract::State;
 use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
 use axum::Json;
-use keyward_core::service::{MemberPatch, NewMember, WorkspacePatch};
+use keyward_core::service::{Added, MemberPatch, NewMember, WorkspacePatch};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::http::dto::{
-    AddMemberIn, CreateWorkspaceIn, MemberOut, NoQuery, UpdateMemberIn, UpdateWorkspaceIn,
-    WorkspaceOut,
+    AddMemberIn, CreateWorkspaceIn, InvitationOut, MemberOut, NoQuery, UpdateMemberIn,
+    UpdateWorkspaceIn, WorkspaceOut,
 };
 use crate::http::error::ApiResult;
 use crate::http::extract::{path_id, Auth, JsonBody, PathParams, QueryParams};
@@ -129,21 +130,25 @@ async fn list_members(
     ))
 }
 
-/// Add a member.
+/// Add a member, or invite one.
 ///
-/// Adds an existing user, by email, with a role and optional product scopes. Nobody can
-/// grant more than it holds: adding an owner needs an owner.
+/// Adds an existing user, by email, with a role and optional product scopes (`201`). An
+/// email with no account gets an invitation instead (`202`): a single-use link, valid 7
+/// days, that leads to sign-up and joins the workspace in that role. Nobody can grant more
+/// than it holds: adding an owner needs an owner.
 #[utoipa::path(post, path = "/api/v1/workspaces/{workspace_id}/members", tag = "members", operation_id = "add_member",
     params(("workspace_id" = uuid::Uuid, Path,)), request_body = AddMemberIn,
-    responses((status = 201, body = MemberOut), BodyErrors, NotFound, Conflict, AuthErrors))]
+    responses((status = 201, body = MemberOut, description = "The user was added"),
+              (status = 202, body = InvitationOut, description = "The email has no account: it was invited"),
+              BodyErrors, NotFound, Conflict, AuthErrors))]
 async fn add_member(
     State(s): State<AppState>,
     Auth(caller): Auth,
     PathParams(wid): PathParams<String>,
     JsonBody(body): JsonBody<AddMemberIn>,
-) -> ApiResult<(StatusCode, Json<MemberOut>)> {
+) -> ApiResult<Response> {
     let p = s.service.principal(&caller, path_id(&wid)?).await?;
-    let member = s
+    let added = s
         .service
         .add_member(
             &p,
@@ -154,7 +159,10 @@ async fn add_member(
             },
         )
         .await?;
-    Ok((StatusCode::CREATED, Json(member.into())))
+    Ok(match added {
+        Added::Member(m) => (StatusCode::CREATED, Json(MemberOut::from(m))).into_response(),
+        Added::Invited(i) => (StatusCode::ACCEPTED, Json(InvitationOut::from(i))).into_response(),
+    })
 }
 
 /// Change a member.

@@ -134,3 +134,17 @@ pub(crate) async fn delete_session(
         .map_err(map_err)?;
     Ok(())
 }
+
+pub(crate) async fn touch_session(
+    ex: impl SqliteExecutor<'_>,
+    session_id: Uuid,
+    at: Timestamp,
+) -> StoreResult<()> {
+    sqlx::query("UPDATE sessions SET last_seen_at = MAX(last_seen_at, ?) WHERE id = ?")
+        .bind(millis(at))
+        .bind(id(session_id))
+        .execute(ex)
+        .await
+        .map_err(map_err)?;
+    Ok(())
+}

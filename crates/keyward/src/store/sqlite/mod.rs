@@ -13,6 +13,7 @@ mod credentials;
 mod error;
 mod instance;
 mod keys;
+mod links;
 mod rows;
 mod tx;
 
@@ -22,7 +23,8 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use keyward_core::model::{
-    ApiKey, AuditEvent, Member, Membership, Role, ServiceToken, Session, Timestamp, User, Workspace,
+    ApiKey, AuditEvent, EmailToken, Invitation, Member, Membership, Role, ServiceToken, Session,
+    Timestamp, User, Workspace,
 };
 use keyward_core::secret::CredentialHash;
 use keyward_core::store::{
@@ -272,6 +274,26 @@ impl Store for SqliteStore {
 
     async fn session_by_hash(&self, hash: &CredentialHash) -> StoreResult<Option<Session>> {
         credentials::session_by_hash(&self.read, hash).await
+    }
+
+    async fn touch_session(&self, id: Uuid, at: Timestamp) -> StoreResult<()> {
+        credentials::touch_session(&self.write, id, at).await
+    }
+
+    async fn email_token_by_hash(&self, hash: &CredentialHash) -> StoreResult<Option<EmailToken>> {
+        links::email_token_by_hash(&self.read, hash).await
+    }
+
+    async fn invitation_by_hash(&self, hash: &CredentialHash) -> StoreResult<Option<Invitation>> {
+        links::invitation_by_hash(&self.read, hash).await
+    }
+
+    async fn pending_invitations(
+        &self,
+        workspace_id: Uuid,
+        now: Timestamp,
+    ) -> StoreResult<Vec<Invitation>> {
+        links::pending_invitations(&self.read, workspace_id, now).await
     }
 
     async fn service_tokens(&self) -> StoreResult<Vec<ServiceToken>> {

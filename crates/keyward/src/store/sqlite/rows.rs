@@ -7,8 +7,8 @@
 use chrono::DateTime;
 use keyward_core::key_format::KeyPrefix;
 use keyward_core::model::{
-    ActorType, ApiKey, AuditActor, AuditEvent, AuditTarget, JsonObject, Member, Membership, Role,
-    ServiceToken, Session, Timestamp, User, Workspace,
+    ActorType, ApiKey, AuditActor, AuditEvent, AuditTarget, EmailToken, Invitation, JsonObject,
+    Member, Membership, Role, ServiceToken, Session, Timestamp, User, Workspace,
 };
 use keyward_core::scope::ScopeSet;
 use keyward_core::secret::{CredentialHash, PasswordHash};
@@ -35,6 +35,10 @@ pub(crate) const SERVICE_TOKEN_COLUMNS: &str =
     "id, name, token_prefix, hash, created_at, revoked_at, last_used_at";
 pub(crate) const SESSION_COLUMNS: &str =
     "id, token_hash, csrf_hash, user_id, created_at, last_seen_at";
+pub(crate) const EMAIL_TOKEN_COLUMNS: &str =
+    "id, user_id, token_hash, created_at, expires_at, used_at";
+pub(crate) const INVITATION_COLUMNS: &str = "id, workspace_id, email, role, scopes, invited_by, \
+     token_hash, created_at, expires_at, accepted_at, withdrawn_at";
 
 // ---- values going in -------------------------------------------------------------------
 
@@ -237,5 +241,34 @@ pub(crate) fn session_from_row(row: &SqliteRow) -> StoreResult<Session> {
         user_id: get_id(row, "user_id")?,
         created_at: get_time(row, "created_at")?,
         last_seen_at: get_time(row, "last_seen_at")?,
+    })
+}
+
+pub(crate) fn email_token_from_row(row: &SqliteRow) -> StoreResult<EmailToken> {
+    Ok(EmailToken {
+        id: get_id(row, "id")?,
+        user_id: get_id(row, "user_id")?,
+        token_hash: get_hash(row, "token_hash")?,
+        created_at: get_time(row, "created_at")?,
+        expires_at: get_time(row, "expires_at")?,
+        used_at: get_opt_time(row, "used_at")?,
+    })
+}
+
+pub(crate) fn invitation_from_row(row: &SqliteRow) -> StoreResult<Invitation> {
+    Ok(Invitation {
+        id: get_id(row, "id")?,
+        workspace_id: get_id(row, "workspace_id")?,
+        email: get_str(row, "email")?,
+        role: get_role(row, "role")?,
+        scopes: get_opt_str(row, "scopes")?
+            .map(|raw| parse_scopes(&raw, "invitations.scopes"))
+            .transpose()?,
+        invited_by: get_id(row, "invited_by")?,
+        token_hash: get_hash(row, "token_hash")?,
+        created_at: get_time(row, "created_at")?,
+        expires_at: get_time(row, "expires_at")?,
+        accepted_at: get_opt_time(row, "accepted_at")?,
+        withdrawn_at: get_opt_time(row, "withdrawn_at")?,
     })
 }

@@ -6,7 +6,8 @@
 
 use async_trait::async_trait;
 use keyward_core::model::{
-    ApiKey, AuditEvent, Membership, ServiceToken, Session, Timestamp, User, Workspace,
+    ApiKey, AuditEvent, EmailToken, Invitation, Membership, ServiceToken, Session, Timestamp, User,
+    Workspace,
 };
 use keyward_core::secret::CredentialHash;
 use keyward_core::store::{KeyCounts, StoreResult, StoreTx};
@@ -14,7 +15,7 @@ use sqlx::{Sqlite, Transaction};
 use uuid::Uuid;
 
 use super::error::map_err;
-use super::{accounts, audit, credentials, instance, keys};
+use super::{accounts, audit, credentials, instance, keys, links};
 
 pub(crate) struct SqliteTx {
     tx: Transaction<'static, Sqlite>,
@@ -124,6 +125,46 @@ impl StoreTx for SqliteTx {
 
     async fn delete_session(&mut self, id: Uuid) -> StoreResult<()> {
         credentials::delete_session(&mut *self.tx, id).await
+    }
+
+    async fn insert_email_token(&mut self, token: &EmailToken) -> StoreResult<()> {
+        links::insert_email_token(&mut *self.tx, token).await
+    }
+
+    async fn use_email_token(&mut self, id: Uuid, at: Timestamp) -> StoreResult<bool> {
+        links::use_email_token(&mut *self.tx, id, at).await
+    }
+
+    async fn insert_invitation(&mut self, invitation: &Invitation) -> StoreResult<()> {
+        links::insert_invitation(&mut *self.tx, invitation).await
+    }
+
+    async fn invitation(
+        &mut self,
+        workspace_id: Uuid,
+        id: Uuid,
+    ) -> StoreResult<Option<Invitation>> {
+        links::invitation(&mut *self.tx, workspace_id, id).await
+    }
+
+    async fn invitation_by_hash(
+        &mut self,
+        hash: &CredentialHash,
+    ) -> StoreResult<Option<Invitation>> {
+        links::invitation_by_hash(&mut *self.tx, hash).await
+    }
+
+    async fn pending_invitation(
+        &mut self,
+        workspace_id: Uuid,
+        email: &str,
+        now: Timestamp,
+    ) -> StoreResult<Option<Invitation>> {
+        links::pending_invitation(&mut *self.tx, workspace_id, email, now).await
+    }
+
+    async fn update_invitation(&mut self, invitation: &Invitation) -> StoreResult<()> {
+        links::update_invitation(&mut *self.tx, invitation).await
     }
 
     async fn pepper_fingerprint(&mut self) -> StoreResult<Option<CredentialHash>> {

@@ -7,6 +7,7 @@
     reason = "shared by every test module; each uses a different subset"
 )]
 
+pub mod accounts;
 pub mod binary;
 pub mod eml;
 pub mod legacy;
