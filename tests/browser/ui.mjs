@@ -15,6 +15,22 @@ function startsWith(word) {
 // ---------------------------------------------------------------------------------------------
 // Generic
 
+const squash = (s) => s.replace(/\s+/g, ' ').trim();
+
+/** An element's text two ways: as shown (innerText, which CSS text-transform changes, e.g. to
+ * capitals) and as written (textContent, which includes hidden text). A text check passes on
+ * either. */
+export async function texts(locator, options) {
+  const shown = squash(await locator.innerText(options));
+  const written = squash(await locator.textContent(options));
+  return [shown, written];
+}
+
+/** The texts of every element `locator` matches, as written (not as CSS capitalises them). */
+export async function allTexts(locator) {
+  return (await locator.allTextContents()).map(squash);
+}
+
 export function h1(page) {
   return page.getByRole('heading', { level: 1 });
 }
@@ -26,8 +42,9 @@ export async function expectH1(page, text) {
     async () => {
       const heading = h1(page);
       if ((await heading.count()) !== 1) return false;
-      seen = (await heading.innerText()).trim();
-      return typeof text === 'string' ? seen === text : text.test(seen);
+      const both = await texts(heading);
+      seen = both[0];
+      return both.some((t) => (typeof text === 'string' ? t === text : text.test(t)));
     },
     { timeout: 15_000, message: () => `expected the h1 ${text} on ${page.url()}, saw ${JSON.stringify(seen)}` },
   );
@@ -53,7 +70,11 @@ export async function expectCount(locator, n, what = String(locator), timeout = 
 /** Waits until `locator`'s text matches `re`. */
 export async function expectText(locator, re, what = String(locator)) {
   let last = '';
-  await poll(async () => re.test((last = (await locator.innerText()).trim())), {
+  await poll(async () => {
+    const both = await texts(locator);
+    last = both[0];
+    return both.some((t) => re.test(t));
+  }, {
     message: () => `expected ${what} to match ${re}, it reads ${JSON.stringify(last)}`,
   });
 }
@@ -229,7 +250,7 @@ export function anyRowButton(page, word) {
 
 /** The cell of `row` under the column header `header` ("Status", "Key", ...). */
 export async function cell(page, row, header) {
-  const headers = (await page.getByRole('columnheader').allInnerTexts()).map((t) => t.trim());
+  const headers = await allTexts(page.getByRole('columnheader'));
   const i = headers.indexOf(header);
   if (i < 0) throw new Error(`no column "${header}"; the columns are ${JSON.stringify(headers)}`);
   return row.locator(':scope > td, :scope > th').nth(i);
@@ -267,8 +288,8 @@ export async function readNewSecret(page) {
   const dlg = dialog(page, 'Your new API key');
   await dlg.waitFor({ state: 'visible' });
   const secret = (await dlg.locator('code#new-secret').innerText()).trim();
-  const text = await dlg.innerText();
-  if (!/won['’]t be able to see it again/.test(text)) {
+  const text = (await texts(dlg)).join(' ');
+  if (!/won['’]t be able to see it again/i.test(text)) {
     throw new Error(`the new-key dialog lacks the warning "won't be able to see it again"; it reads: ${text}`);
   }
   await button(dlg, 'Copy').waitFor({ state: 'visible' });
@@ -392,7 +413,7 @@ export async function memberRole(page, email) {
   const row = memberRow(page, email);
   const select = row.getByRole('combobox');
   if ((await select.count()) > 0) return select.evaluate((s) => s.options[s.selectedIndex]?.text.trim());
-  const cells = (await row.locator(':scope > td, :scope > th').allInnerTexts()).map((t) => t.trim());
+  const cells = await allTexts(row.locator(':scope > td, :scope > th'));
   return cells.find((t) => /^(owner|admin|member)$/i.test(t));
 }
 
