@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Runs keyward's whole test suite: formatting, lints, unit tests, the storage contract suite
-# and the HTTP/process integration tests (mail included, against a real SMTP server). It is
-# the command README.md names and .ci/run calls.
+# Runs keyward's whole test suite: formatting, lints, unit tests, the storage contract suite,
+# the HTTP/process integration tests (mail included, against a real SMTP server), and the
+# console's browser tests in headless Chromium. It is the command README.md names and .ci/run
+# calls.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -43,6 +44,44 @@ fi
 export OPENAPI_VALIDATOR="$PWD/$OPENAPI_VALIDATOR"
 export TEST_PYTHON="$PWD/$TEST_PYTHON"
 
+# The browser tests (tests/browser/) drive Debian's Chromium with playwright-core from npm,
+# run by Node's own test runner. Playwright's browser download is not used: the browser is
+# /usr/bin/chromium. Install what is missing, as root on Debian; say what to do otherwise.
+apt_install() {
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    if [ -z "${APT_UPDATED:-}" ]; then
+      apt-get update -qq
+      APT_UPDATED=1
+    fi
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null
+  else
+    echo "error: the browser tests need $*; install them (Debian/Ubuntu: apt-get install $*), then rerun" >&2
+    exit 2
+  fi
+}
+CHROMIUM="${CHROMIUM_PATH:-/usr/bin/chromium}"
+if [ ! -x "$CHROMIUM" ]; then
+  echo "==> installing chromium (for the browser tests)"
+  apt_install chromium
+fi
+if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+  echo "==> installing nodejs and npm (for the browser tests)"
+  apt_install nodejs npm
+fi
+NODE_MAJOR=$(node -p 'process.versions.node.split(".")[0]')
+if [ "$NODE_MAJOR" -lt 20 ]; then
+  echo "error: the browser tests need Node.js 20 or newer (playwright-core requires it); this is" \
+    "$(node --version). Install Node.js 20+ (e.g. Debian 13's nodejs), then rerun" >&2
+  exit 2
+fi
+# npm ci when node_modules is missing or older than the lock file (npm ci writes
+# node_modules/.package-lock.json, so its age is the install's).
+if [ ! -f tests/browser/node_modules/.package-lock.json ] ||
+  [ tests/browser/package-lock.json -nt tests/browser/node_modules/.package-lock.json ]; then
+  echo "==> npm ci in tests/browser"
+  (cd tests/browser && npm ci --no-audit --no-fund --loglevel=error)
+fi
+
 echo "==> cargo fmt --check"
 cargo fmt --all -- --check
 
@@ -54,4 +93,14 @@ if cargo nextest --version >/dev/null 2>&1; then
   cargo nextest run --workspace --locked --no-fail-fast
 else
   cargo test --workspace --locked --no-fail-fast
+fi
+
+echo "==> browser tests (headless Chromium against a debug keyward)"
+cargo build -p keyward --locked
+rm -rf target/screenshots/failures
+if ! KEYWARD_BIN="$PWD/target/debug/keyward" CHROMIUM_PATH="$CHROMIUM" \
+  node --test --test-concurrency=1 --test-reporter=spec tests/browser/; then
+  echo "error: browser tests failed (above: each failing step, with keyward's last log lines);" \
+    "the pages as they were are in target/screenshots/failures/, every page in target/screenshots/" >&2
+  exit 1
 fi
