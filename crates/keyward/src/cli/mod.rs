@@ -111,6 +111,7 @@ async fn run(command: Command, config: Config) -> Result<(), String> {
 
 async fn serve(config: Config) -> Result<(), String> {
     let server = crate::app::Server::start(&config).await?;
+    let stop = crate::app::shutdown_signal();
     tracing::info!(addr = %server.addr, data_dir = %config.data_dir.display(), "keyward is listening");
     println!("keyward listening on http://{}", server.addr);
     if server
@@ -128,6 +129,6 @@ async fn serve(config: Config) -> Result<(), String> {
              then mint a key with:\n  keyward admin apikey create --name first-key --user-id you@example.com"
         );
     }
-    server.run_until(crate::app::shutdown_signal()).await;
+    server.run_until(stop).await;
     Ok(())
 }

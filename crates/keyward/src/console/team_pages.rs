@@ -355,9 +355,14 @@ fn event_row(
         _ => "someone".into(),
     };
     let target = match e.target.kind.as_str() {
-        "api_key" => match (detail("name"), detail("key_prefix")) {
-            (Some(name), Some(prefix)) => format!("{name} ({prefix}…)"),
-            (Some(name), None) => name,
+        "api_key" => match (
+            detail("name"),
+            detail("key_prefix"),
+            detail("new_key_prefix"),
+        ) {
+            (Some(name), Some(prefix), _) => format!("{name} ({prefix}…)"),
+            (Some(name), None, _) => name,
+            (None, _, Some(new)) => format!("an API key, replaced by {new}…"),
             _ => "an API key".into(),
         },
         "user" => detail("email")
