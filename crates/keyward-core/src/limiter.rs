@@ -72,7 +72,8 @@ impl<K: Hash + Eq + Clone> WindowLimiter<K> {
         (elapsed < WINDOW && *count >= self.per_window).then(|| (WINDOW - elapsed).as_secs().max(1))
     }
 
-    pub fn record_failure(&self, key: &K) {
+    /// Counts one event (a failure, a message sent) against `key`.
+    pub fn record(&self, key: &K) {
         let Ok(mut windows) = self.windows.lock() else {
             return;
         };
@@ -137,7 +138,7 @@ impl FailureLimiter {
     }
 
     pub fn record_failure(&self, ip: IpAddr) {
-        self.0.record_failure(&Client::of(ip));
+        self.0.record(&Client::of(ip));
     }
 }
 
@@ -208,7 +209,7 @@ mod tests {
     fn memory_stays_bounded_when_more_keys_fail_than_can_be_tracked() {
         let limiter = WindowLimiter::<u32>::new(1_000_000);
         for i in 0..(MAX_TRACKED as u32 + 500) {
-            limiter.record_failure(&i);
+            limiter.record(&i);
         }
         let tracked = limiter.tracked();
         assert!(tracked <= MAX_TRACKED + 1, "{tracked} tracked");
@@ -217,8 +218,8 @@ mod tests {
     #[test]
     fn accounts_are_limited_one_by_one() {
         let limiter = WindowLimiter::<String>::new(2);
-        limiter.record_failure(&"ada@example.com".to_owned());
-        limiter.record_failure(&"ada@example.com".to_owned());
+        limiter.record(&"ada@example.com".to_owned());
+        limiter.record(&"ada@example.com".to_owned());
         assert!(limiter.blocked(&"ada@example.com".to_owned()).is_some());
         assert!(limiter.blocked(&"bob@example.com".to_owned()).is_none());
     }

@@ -55,8 +55,8 @@ impl Service {
         let user = match user {
             Some(user) if matches => user,
             _ => {
-                self.login_limits.by_client.record_failure(&client);
-                self.login_limits.by_account.record_failure(&email);
+                self.login_limits.by_client.record(&client);
+                self.login_limits.by_account.record(&email);
                 return Err(Error::LoginFailed);
             }
         };

@@ -94,7 +94,7 @@ impl Service {
         };
         tx.commit().await?;
         if let Some(link) = link {
-            self.resend_limit.record_failure(&user.email);
+            self.resend_limit.record(&user.email);
             self.send_verify_email(&user, link).await;
         }
         Ok(user)
@@ -158,7 +158,7 @@ impl Service {
         if let Some(retry_after_secs) = self.resend_limit.blocked(&email) {
             return Err(Error::RateLimited { retry_after_secs });
         }
-        self.resend_limit.record_failure(&email);
+        self.resend_limit.record(&email);
         let Some(user) = self.store.user_by_email(&email).await? else {
             return Ok(());
         };

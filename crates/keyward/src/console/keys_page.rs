@@ -125,12 +125,10 @@ pub async fn page(
     parts: Parts,
     Query(q): Query<ListQuery>,
 ) -> PageResult {
-    Ok({
-        let v = Visitor::of_page(&s, &parts).await?;
-        let shell = v.shell(&parts.headers, "keys", q.notice.as_deref());
-        let p = v.principal(&s, &parts.headers).await?;
-        show(&s, &p, shell, &q, None).await
-    })
+    let v = Visitor::of_page(&s, &parts).await?;
+    let shell = v.shell(&parts.headers, "keys", q.notice.as_deref());
+    let p = v.principal(&s, &parts.headers).await?;
+    Ok(show(&s, &p, shell, &q, None).await)
 }
 
 /// What a page render adds beyond the listing: a new secret, or a failed create form.
@@ -296,40 +294,38 @@ pub async fn create(
     parts: Parts,
     Form(f): Form<CreateForm>,
 ) -> PageResult {
-    Ok({
-        let (v, p) = Visitor::acting(&s, &parts, &f.csrf_token).await?;
-        let input = NewKey {
-            name: f.name.clone(),
-            expires_at: expiry(&f.expires_on),
-            scopes: Some(requested_scopes(&f.access, &f.scopes)),
-            metadata: None,
-        };
-        let shell = v.shell(&parts.headers, "keys", None);
-        match s.service.create_key(&p, input).await {
-            Ok(created) => {
-                let secret = NewSecret {
-                    name: created.key.name.clone(),
-                    secret: created.secret.expose_secret().to_owned(),
-                };
-                show(
-                    &s,
-                    &p,
-                    shell,
-                    &ListQuery::default(),
-                    Some(Extra::Created(secret)),
-                )
-                .await
-            }
-            Err(e) => {
-                show(
-                    &s,
-                    &p,
-                    shell,
-                    &ListQuery::default(),
-                    Some(Extra::CreateFailed(f, e)),
-                )
-                .await
-            }
+    let (v, p) = Visitor::acting(&s, &parts, &f.csrf_token).await?;
+    let input = NewKey {
+        name: f.name.clone(),
+        expires_at: expiry(&f.expires_on),
+        scopes: Some(requested_scopes(&f.access, &f.scopes)),
+        metadata: None,
+    };
+    let shell = v.shell(&parts.headers, "keys", None);
+    Ok(match s.service.create_key(&p, input).await {
+        Ok(created) => {
+            let secret = NewSecret {
+                name: created.key.name.clone(),
+                secret: created.secret.expose_secret().to_owned(),
+            };
+            show(
+                &s,
+                &p,
+                shell,
+                &ListQuery::default(),
+                Some(Extra::Created(secret)),
+            )
+            .await
+        }
+        Err(e) => {
+            show(
+                &s,
+                &p,
+                shell,
+                &ListQuery::default(),
+                Some(Extra::CreateFailed(f, e)),
+            )
+            .await
         }
     })
 }
@@ -377,19 +373,20 @@ pub async fn edit(
     Path(id): Path<String>,
     Form(f): Form<EditForm>,
 ) -> PageResult {
-    Ok({
-        let (v, p) = Visitor::acting(&s, &parts, &f.csrf_token).await?;
-        let patch = KeyPatch {
-            name: Some(f.name),
-            scopes: Some(requested_scopes(&f.access, &f.scopes)),
-            ..KeyPatch::default()
-        };
-        let result = match key_id(&id) {
-            Ok(id) => s.service.update_key(&p, id, patch).await.map(|_| ()),
-            Err(e) => Err(e),
-        };
-        after(&s, &parts, &v, &p, result, "key_updated").await
-    })
+    let (v, p) = Visitor::acting(&s, &parts, &f.csrf_token).await?;
+    let patch = KeyPatch {
+        name: Some(f.name),
+        scopes: Some(requested_scopes(&f.access, &f.scopes)),
+        ..KeyPatch::default()
+    };
+    let result = async {
+        s.service
+            .update_key(&p, key_id(&id)?, patch)
+            .await
+            .map(|_| ())
+    }
+    .await;
+    Ok(after(&s, &parts, &v, &p, result, "key_updated").await)
 }
 
 #[derive(Deserialize)]
@@ -407,34 +404,29 @@ pub async fn rotate(
     Path(id): Path<String>,
     Form(f): Form<RotateForm>,
 ) -> PageResult {
-    Ok({
-        let (v, p) = Visitor::acting(&s, &parts, &f.csrf_token).await?;
-        let rotation = Rotation {
-            grace_period_seconds: Some(f.grace),
-            expires_at: None,
-        };
-        let result = match key_id(&id) {
-            Ok(id) => s.service.rotate_key(&p, id, rotation).await,
-            Err(e) => Err(e),
-        };
-        match result {
-            Ok(created) => {
-                let secret = NewSecret {
-                    name: created.key.name.clone(),
-                    secret: created.secret.expose_secret().to_owned(),
-                };
-                let shell = v.shell(&parts.headers, "keys", None);
-                show(
-                    &s,
-                    &p,
-                    shell,
-                    &ListQuery::default(),
-                    Some(Extra::Created(secret)),
-                )
-                .await
-            }
-            Err(e) => after(&s, &parts, &v, &p, Err(e), "").await,
+    let (v, p) = Visitor::acting(&s, &parts, &f.csrf_token).await?;
+    let rotation = Rotation {
+        grace_period_seconds: Some(f.grace),
+        expires_at: None,
+    };
+    let result = async { s.service.rotate_key(&p, key_id(&id)?, rotation).await }.await;
+    Ok(match result {
+        Ok(created) => {
+            let secret = NewSecret {
+                name: created.key.name.clone(),
+                secret: created.secret.expose_secret().to_owned(),
+            };
+            let shell = v.shell(&parts.headers, "keys", None);
+            show(
+                &s,
+                &p,
+                shell,
+                &ListQuery::default(),
+                Some(Extra::Created(secret)),
+            )
+            .await
         }
+        Err(e) => after(&s, &parts, &v, &p, Err(e), "").await,
     })
 }
 
@@ -444,14 +436,15 @@ pub async fn revoke(
     Path(id): Path<String>,
     Form(f): Form<CsrfOnly>,
 ) -> PageResult {
-    Ok({
-        let (v, p) = Visitor::acting(&s, &parts, &f.csrf_token).await?;
-        let result = match key_id(&id) {
-            Ok(id) => s.service.revoke_key(&p, id, None).await.map(|_| ()),
-            Err(e) => Err(e),
-        };
-        after(&s, &parts, &v, &p, result, "key_revoked").await
-    })
+    let (v, p) = Visitor::acting(&s, &parts, &f.csrf_token).await?;
+    let result = async {
+        s.service
+            .revoke_key(&p, key_id(&id)?, None)
+            .await
+            .map(|_| ())
+    }
+    .await;
+    Ok(after(&s, &parts, &v, &p, result, "key_revoked").await)
 }
 
 pub async fn delete(
@@ -460,12 +453,7 @@ pub async fn delete(
     Path(id): Path<String>,
     Form(f): Form<CsrfOnly>,
 ) -> PageResult {
-    Ok({
-        let (v, p) = Visitor::acting(&s, &parts, &f.csrf_token).await?;
-        let result = match key_id(&id) {
-            Ok(id) => s.service.delete_key(&p, id).await,
-            Err(e) => Err(e),
-        };
-        after(&s, &parts, &v, &p, result, "key_deleted").await
-    })
+    let (v, p) = Visitor::acting(&s, &parts, &f.csrf_token).await?;
+    let result = async { s.service.delete_key(&p, key_id(&id)?).await }.await;
+    Ok(after(&s, &parts, &v, &p, result, "key_deleted").await)
 }

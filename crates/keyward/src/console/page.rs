@@ -14,7 +14,6 @@ use crate::http::error::current_request_id;
 #[derive(Template)]
 #[template(path = "console/message.html")]
 pub struct MessagePage {
-    pub title: String,
     pub heading: String,
     pub body: String,
     pub link: Option<(String, String)>,
@@ -70,7 +69,6 @@ pub fn message(
     link: Option<(&str, &str)>,
 ) -> Response {
     let page = MessagePage {
-        title: heading.to_owned(),
         heading: heading.to_owned(),
         body: body.to_owned(),
         link: link.map(|(href, text)| (href.to_owned(), text.to_owned())),

@@ -44,11 +44,9 @@ pub async fn page(
     parts: Parts,
     Query(q): Query<SettingsQuery>,
 ) -> PageResult {
-    Ok({
-        let v = Visitor::of_page(&s, &parts).await?;
-        let shell = v.shell(&parts.headers, "settings", q.notice.as_deref());
-        show(&s, &parts, &v, shell, None, StatusCode::OK).await
-    })
+    let v = Visitor::of_page(&s, &parts).await?;
+    let shell = v.shell(&parts.headers, "settings", q.notice.as_deref());
+    Ok(show(&s, &parts, &v, shell, None, StatusCode::OK).await)
 }
 
 async fn show(
@@ -110,30 +108,28 @@ pub async fn save(
     parts: Parts,
     Form(f): Form<SettingsForm>,
 ) -> PageResult {
-    Ok({
-        let v = Visitor::of_form(&s, &parts, &f.csrf_token).await?;
-        let p = v.principal(&s, &parts.headers).await?;
-        let ws = &p.workspace;
-        let policy = f.members_can_create_keys.is_some();
-        // Send only what changed: changing the policy needs more than renaming does, and an
-        // admin saving a new name must not be refused for a setting it left alone.
-        let patch = WorkspacePatch {
-            name: Some(f.name.clone()).filter(|n| *n != ws.name),
-            key_prefix: Some(f.key_prefix.clone()).filter(|k| k != ws.key_prefix.as_str()),
-            members_can_create_keys: Some(policy).filter(|m| *m != ws.members_can_create_keys),
-        };
-        match s.service.update_workspace(&p, patch).await {
-            Ok(_) => redirect("/platform/settings?notice=settings_saved"),
-            Err(e) => {
-                let mut shell = v.shell(&parts.headers, "settings", None);
-                shell.error = Some(words(&e));
-                let sent = WorkspaceForm {
-                    name: f.name,
-                    key_prefix: f.key_prefix,
-                    members_can_create_keys: policy,
-                };
-                show(&s, &parts, &v, shell, Some(sent), status_of(&e)).await
-            }
+    let v = Visitor::of_form(&s, &parts, &f.csrf_token).await?;
+    let p = v.principal(&s, &parts.headers).await?;
+    let ws = &p.workspace;
+    let policy = f.members_can_create_keys.is_some();
+    // Send only what changed: changing the policy needs more than renaming does, and an
+    // admin saving a new name must not be refused for a setting it left alone.
+    let patch = WorkspacePatch {
+        name: Some(f.name.clone()).filter(|n| *n != ws.name),
+        key_prefix: Some(f.key_prefix.clone()).filter(|k| k != ws.key_prefix.as_str()),
+        members_can_create_keys: Some(policy).filter(|m| *m != ws.members_can_create_keys),
+    };
+    Ok(match s.service.update_workspace(&p, patch).await {
+        Ok(_) => redirect("/platform/settings?notice=settings_saved"),
+        Err(e) => {
+            let mut shell = v.shell(&parts.headers, "settings", None);
+            shell.error = Some(words(&e));
+            let sent = WorkspaceForm {
+                name: f.name,
+                key_prefix: f.key_prefix,
+                members_can_create_keys: policy,
+            };
+            show(&s, &parts, &v, shell, Some(sent), status_of(&e)).await
         }
     })
 }
@@ -152,17 +148,15 @@ pub async fn switch_workspace(
     parts: Parts,
     Form(f): Form<SwitchForm>,
 ) -> PageResult {
-    Ok({
-        let v = Visitor::of_form(&s, &parts, &f.csrf_token).await?;
-        let mut r = redirect("/platform/api-keys");
-        if let Some((ws, _)) = Uuid::parse_str(&f.workspace_id)
-            .ok()
-            .and_then(|id| v.workspaces.iter().find(|(w, _)| w.id == id))
-        {
-            choose_workspace(&mut r, ws.id, s.secure_cookies);
-        }
-        r
-    })
+    let v = Visitor::of_form(&s, &parts, &f.csrf_token).await?;
+    let mut r = redirect("/platform/api-keys");
+    if let Some((ws, _)) = Uuid::parse_str(&f.workspace_id)
+        .ok()
+        .and_then(|id| v.workspaces.iter().find(|(w, _)| w.id == id))
+    {
+        choose_workspace(&mut r, ws.id, s.secure_cookies);
+    }
+    Ok(r)
 }
 
 #[derive(Deserialize)]
@@ -178,19 +172,17 @@ pub async fn create_workspace(
     parts: Parts,
     Form(f): Form<NewWorkspaceForm>,
 ) -> PageResult {
-    Ok({
-        let v = Visitor::of_form(&s, &parts, &f.csrf_token).await?;
-        match s.service.create_workspace(&v.caller, &f.name).await {
-            Ok(ws) => {
-                let mut r = redirect("/platform/api-keys");
-                choose_workspace(&mut r, ws.id, s.secure_cookies);
-                r
-            }
-            Err(e) => {
-                let mut shell = v.shell(&parts.headers, "settings", None);
-                shell.error = Some(words(&e));
-                show(&s, &parts, &v, shell, None, status_of(&e)).await
-            }
+    let v = Visitor::of_form(&s, &parts, &f.csrf_token).await?;
+    Ok(match s.service.create_workspace(&v.caller, &f.name).await {
+        Ok(ws) => {
+            let mut r = redirect("/platform/api-keys");
+            choose_workspace(&mut r, ws.id, s.secure_cookies);
+            r
+        }
+        Err(e) => {
+            let mut shell = v.shell(&parts.headers, "settings", None);
+            shell.error = Some(words(&e));
+            show(&s, &parts, &v, shell, None, status_of(&e)).await
         }
     })
 }

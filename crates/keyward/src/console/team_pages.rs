@@ -84,12 +84,10 @@ pub async fn members(
     parts: Parts,
     Query(q): Query<PageQuery>,
 ) -> PageResult {
-    Ok({
-        let v = Visitor::of_page(&s, &parts).await?;
-        let shell = v.shell(&parts.headers, "members", q.notice.as_deref());
-        let p = v.principal(&s, &parts.headers).await?;
-        show_members(&s, &p, shell, String::new(), StatusCode::OK).await
-    })
+    let v = Visitor::of_page(&s, &parts).await?;
+    let shell = v.shell(&parts.headers, "members", q.notice.as_deref());
+    let p = v.principal(&s, &parts.headers).await?;
+    Ok(show_members(&s, &p, shell, String::new(), StatusCode::OK).await)
 }
 
 async fn show_members(
@@ -205,23 +203,21 @@ pub async fn invite(
     parts: Parts,
     Form(f): Form<InviteForm>,
 ) -> PageResult {
-    Ok({
-        let (v, p) = Visitor::acting(&s, &parts, &f.csrf_token).await?;
-        let input = NewMember {
-            email: f.email.clone(),
-            role: f.role,
-            scopes: None,
-        };
-        let result = s
-            .service
-            .add_member(&p, input)
-            .await
-            .map(|added| match added {
-                Added::Member(_) => "member_added",
-                Added::Invited(_) => "invited",
-            });
-        after(&s, &parts, &v, &p, result, f.email).await
-    })
+    let (v, p) = Visitor::acting(&s, &parts, &f.csrf_token).await?;
+    let input = NewMember {
+        email: f.email.clone(),
+        role: f.role,
+        scopes: None,
+    };
+    let result = s
+        .service
+        .add_member(&p, input)
+        .await
+        .map(|added| match added {
+            Added::Member(_) => "member_added",
+            Added::Invited(_) => "invited",
+        });
+    Ok(after(&s, &parts, &v, &p, result, f.email).await)
 }
 
 #[derive(Deserialize)]
@@ -238,22 +234,19 @@ pub async fn change_role(
     Path(raw): Path<String>,
     Form(f): Form<RoleForm>,
 ) -> PageResult {
-    Ok({
-        let (v, p) = Visitor::acting(&s, &parts, &f.csrf_token).await?;
-        let patch = MemberPatch {
-            role: Some(f.role),
-            scopes: None,
-        };
-        let result = match id(&raw) {
-            Ok(uid) => s
-                .service
-                .update_member(&p, uid, patch)
-                .await
-                .map(|_| "member_updated"),
-            Err(e) => Err(e),
-        };
-        after(&s, &parts, &v, &p, result, String::new()).await
-    })
+    let (v, p) = Visitor::acting(&s, &parts, &f.csrf_token).await?;
+    let patch = MemberPatch {
+        role: Some(f.role),
+        scopes: None,
+    };
+    let result = async {
+        s.service
+            .update_member(&p, id(&raw)?, patch)
+            .await
+            .map(|_| "member_updated")
+    }
+    .await;
+    Ok(after(&s, &parts, &v, &p, result, String::new()).await)
 }
 
 pub async fn remove(
@@ -262,18 +255,15 @@ pub async fn remove(
     Path(raw): Path<String>,
     Form(f): Form<CsrfOnly>,
 ) -> PageResult {
-    Ok({
-        let (v, p) = Visitor::acting(&s, &parts, &f.csrf_token).await?;
-        let result = match id(&raw) {
-            Ok(uid) => s
-                .service
-                .remove_member(&p, uid)
-                .await
-                .map(|()| "member_removed"),
-            Err(e) => Err(e),
-        };
-        after(&s, &parts, &v, &p, result, String::new()).await
-    })
+    let (v, p) = Visitor::acting(&s, &parts, &f.csrf_token).await?;
+    let result = async {
+        s.service
+            .remove_member(&p, id(&raw)?)
+            .await
+            .map(|()| "member_removed")
+    }
+    .await;
+    Ok(after(&s, &parts, &v, &p, result, String::new()).await)
 }
 
 pub async fn withdraw(
@@ -282,18 +272,15 @@ pub async fn withdraw(
     Path(raw): Path<String>,
     Form(f): Form<CsrfOnly>,
 ) -> PageResult {
-    Ok({
-        let (v, p) = Visitor::acting(&s, &parts, &f.csrf_token).await?;
-        let result = match id(&raw) {
-            Ok(iid) => s
-                .service
-                .withdraw_invitation(&p, iid)
-                .await
-                .map(|()| "invitation_withdrawn"),
-            Err(e) => Err(e),
-        };
-        after(&s, &parts, &v, &p, result, String::new()).await
-    })
+    let (v, p) = Visitor::acting(&s, &parts, &f.csrf_token).await?;
+    let result = async {
+        s.service
+            .withdraw_invitation(&p, id(&raw)?)
+            .await
+            .map(|()| "invitation_withdrawn")
+    }
+    .await;
+    Ok(after(&s, &parts, &v, &p, result, String::new()).await)
 }
 
 pub async fn audit_log(
@@ -301,39 +288,37 @@ pub async fn audit_log(
     parts: Parts,
     Query(q): Query<PageQuery>,
 ) -> PageResult {
-    Ok({
-        let v = Visitor::of_page(&s, &parts).await?;
-        let mut shell = v.shell(&parts.headers, "audit", None);
-        let p = v.principal(&s, &parts.headers).await?;
-        let filter = AuditFilter {
-            limit: Some(100),
-            cursor: q.cursor,
-            ..AuditFilter::default()
-        };
-        let (events, next) = match s.service.list_audit(&p, filter).await {
-            Ok(page) => (page.items, page.next_cursor),
-            Err(e) => {
-                shell.error = Some(words(&e));
-                (Vec::new(), None)
-            }
-        };
-        let names: HashMap<Uuid, String> = s
-            .service
-            .list_members(&p)
-            .await
-            .map(|ms| ms.into_iter().map(|m| (m.user.id, m.user.email)).collect())
-            .unwrap_or_default();
-        let now = now();
-        let events = events.iter().map(|e| event_row(e, &names, now)).collect();
-        render(
-            StatusCode::OK,
-            &AuditPage {
-                shell,
-                events,
-                next,
-            },
-        )
-    })
+    let v = Visitor::of_page(&s, &parts).await?;
+    let mut shell = v.shell(&parts.headers, "audit", None);
+    let p = v.principal(&s, &parts.headers).await?;
+    let filter = AuditFilter {
+        limit: Some(100),
+        cursor: q.cursor,
+        ..AuditFilter::default()
+    };
+    let (events, next) = match s.service.list_audit(&p, filter).await {
+        Ok(page) => (page.items, page.next_cursor),
+        Err(e) => {
+            shell.error = Some(words(&e));
+            (Vec::new(), None)
+        }
+    };
+    let names: HashMap<Uuid, String> = s
+        .service
+        .list_members(&p)
+        .await
+        .map(|ms| ms.into_iter().map(|m| (m.user.id, m.user.email)).collect())
+        .unwrap_or_default();
+    let now = now();
+    let events = events.iter().map(|e| event_row(e, &names, now)).collect();
+    Ok(render(
+        StatusCode::OK,
+        &AuditPage {
+            shell,
+            events,
+            next,
+        },
+    ))
 }
 
 /// One event in words: who (a person's email, a key's display prefix, the operator), what,

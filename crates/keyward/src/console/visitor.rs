@@ -107,14 +107,7 @@ impl Visitor {
 }
 
 fn chosen_workspace(headers: &HeaderMap) -> Option<Uuid> {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(name, _)| *name == WORKSPACE_COOKIE)
-        .and_then(|(_, value)| Uuid::parse_str(value).ok())
+    session_cookie::cookie(headers, WORKSPACE_COOKIE).and_then(|v| Uuid::parse_str(v).ok())
 }
 
 /// Remembers the visitor's choice of workspace.
@@ -150,7 +143,7 @@ pub struct WorkspaceChoice {
 
 impl Visitor {
     pub fn shell(&self, headers: &HeaderMap, active: &'static str, notice: Option<&str>) -> Shell {
-        let current = self.current(headers).map(|w| w.id);
+        let current = self.current(headers);
         Shell {
             csrf: self.csrf.clone(),
             user_name: self.caller.user.name.clone(),
@@ -162,13 +155,10 @@ impl Visitor {
                 .map(|(w, _)| WorkspaceChoice {
                     id: w.id.to_string(),
                     name: w.name.clone(),
-                    selected: Some(w.id) == current,
+                    selected: current.is_some_and(|c| c.id == w.id),
                 })
                 .collect(),
-            workspace_name: self
-                .current(headers)
-                .map(|w| w.name.clone())
-                .unwrap_or_default(),
+            workspace_name: current.map(|w| w.name.clone()).unwrap_or_default(),
             active,
             notice: page::notice(notice),
             error: None,

@@ -222,6 +222,13 @@ async fn resending_answers_the_same_for_any_email_and_sends_at_most_one_a_minute
     assert_eq!(soon.status, StatusCode::TOO_MANY_REQUESTS, "{}", soon.text);
     assert!(soon.headers.contains_key("retry-after"));
 
+    // A verified account gets nothing, and the answer says nothing about it.
+    app.user("done@example.com", true).await;
+    let verified = resend("done@example.com").await;
+    assert_eq!(verified.status, StatusCode::ACCEPTED);
+    assert_eq!(verified.body, first.body);
+    assert_eq!(app.outbox_links("/verify-email").len(), 1);
+
     // Sign-up's own message counts too.
     app.signup("eager@example.com", "Eager").await;
     assert_eq!(

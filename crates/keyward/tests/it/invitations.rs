@@ -76,6 +76,21 @@ async fn an_unknown_email_is_invited_and_joins_with_the_invited_role_through_sig
         .unwrap_or(Value::Null);
     assert_eq!(admin["role"], "admin", "{}", members.text);
 
+    let added = app
+        .get(
+            &format!("/api/v1/workspaces/{ws}/audit-events?action=member.added"),
+            &owner.key,
+        )
+        .await;
+    let event = &added.body[0];
+    assert_eq!(event["actor"]["type"], "user", "{}", added.text);
+    assert_eq!(event["target"]["id"], joined.body["id"], "{}", added.text);
+    assert_eq!(
+        event["details"]["invitation_id"], invited.body["id"],
+        "{}",
+        added.text
+    );
+
     // The link worked once, and the invitation is no longer pending.
     let again = accept_by_signup(&app, "other@example.com", &token).await;
     assert_eq!(
@@ -254,9 +269,45 @@ async fn invitations_follow_the_rules_of_adding_members() {
         admin_by_narrow.text
     );
     assert!(app.outbox_links("/invitations/accept").is_empty());
-    // Members may see who is invited, but not withdraw.
+    // Members may see who is invited, but not withdraw; an admin cannot withdraw an owner's
+    // invitation, which it could not have sent.
+    let by_owner = app
+        .post(
+            &members_path(ws),
+            &owner.key,
+            json!({"email": "co-owner@example.com", "role": "owner"}),
+        )
+        .await;
+    assert_eq!(by_owner.status, StatusCode::ACCEPTED, "{}", by_owner.text);
+    let withdraw = format!(
+        "{}/{}",
+        invitations_path(ws),
+        by_owner.body["id"].as_str().unwrap()
+    );
     let list = app.get(&invitations_path(ws), &member_key).await;
     assert_eq!(list.status, StatusCode::OK);
+    assert_eq!(list.body.as_array().map(Vec::len), Some(1), "{}", list.text);
+    let member_withdraws = app.delete(&withdraw, &member_key).await;
+    assert_eq!(
+        member_withdraws.status,
+        StatusCode::FORBIDDEN,
+        "{}",
+        member_withdraws.text
+    );
+    let admin_withdraws = app.delete(&withdraw, &admin_key).await;
+    assert_eq!(
+        admin_withdraws.status,
+        StatusCode::FORBIDDEN,
+        "{}",
+        admin_withdraws.text
+    );
+    let still = app.get(&invitations_path(ws), &owner.key).await;
+    assert_eq!(
+        still.body.as_array().map(Vec::len),
+        Some(1),
+        "{}",
+        still.text
+    );
 }
 
 #[tokio::test]

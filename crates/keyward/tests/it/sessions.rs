@@ -205,3 +205,17 @@ async fn a_user_without_a_password_cannot_log_in() {
     let r = app.login("cli-made@example.com", PASSWORD).await;
     assert_eq!(r.status, StatusCode::UNAUTHORIZED, "{}", r.text);
 }
+
+#[tokio::test]
+async fn log_out_ends_a_console_session_and_refuses_an_api_key() {
+    let app = TestApp::spawn().await;
+    let owner = app.owner().await;
+    let r = app
+        .call(Method::POST, "/api/v1/auth/logout", Some(&owner.key), None)
+        .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.text);
+    assert_eq!(
+        app.get("/api/v1/users/current", &owner.key).await.status,
+        StatusCode::OK
+    );
+}
