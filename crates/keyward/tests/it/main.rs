@@ -7,6 +7,7 @@ mod accounts;
 mod admin_options;
 mod admin_tokens;
 mod admin_users;
+mod cli_client;
 mod config_errors;
 mod console;
 mod data_dir;

@@ -14,6 +14,9 @@ use crate::http::dto::KeyOut;
 #[derive(Subcommand, Debug)]
 pub enum ApikeyCommand {
     /// Mint a key for a user; prints `Created: <secret>` once.
+    #[command(
+        after_help = "Examples:\n  keyward admin apikey create --name first-key --user-id ada@example.com\n  keyward admin apikey create --name ci --user-id ada@example.com --scopes apps:read --expires-at 2027-01-01T00:00:00Z"
+    )]
     Create {
         #[arg(long)]
         name: String,
@@ -35,6 +38,9 @@ pub enum ApikeyCommand {
     },
     /// List keys, newest first: a workspace's (--workspace), a user's in every workspace it
     /// belongs to (--user-id), or a user's in one workspace (both).
+    #[command(
+        after_help = "Examples:\n  keyward admin apikey list --workspace 0192f3c4-...\n  keyward admin apikey list --user-id ada@example.com --status active --json"
+    )]
     List {
         #[arg(long, value_name = "ID", required_unless_present = "user_id")]
         workspace: Option<Uuid>,
@@ -48,6 +54,9 @@ pub enum ApikeyCommand {
         json: bool,
     },
     /// Revoke a key by its id.
+    #[command(
+        after_help = "Example:\n  keyward admin apikey revoke 0192f3c4-... --reason 'leaked in a log'"
+    )]
     Revoke {
         key_id: Uuid,
         #[arg(long)]

@@ -22,21 +22,33 @@ use crate::config::Config;
 #[derive(Subcommand, Debug)]
 pub enum AdminCommand {
     /// Users.
+    #[command(
+        after_help = "Examples:\n  keyward admin user list\n  keyward admin user verify ada@example.com"
+    )]
     User {
         #[command(subcommand)]
         command: users::UserCommand,
     },
     /// API keys.
+    #[command(
+        after_help = "Examples:\n  keyward admin apikey list --user-id ada@example.com\n  keyward admin apikey create --name first-key --user-id ada@example.com"
+    )]
     Apikey {
         #[command(subcommand)]
         command: keys::ApikeyCommand,
     },
     /// Workspaces.
+    #[command(
+        after_help = "Examples:\n  keyward admin workspace list\n  keyward admin workspace set-plan 0192f3c4-... pro"
+    )]
     Workspace {
         #[command(subcommand)]
         command: workspaces::WorkspaceCommand,
     },
     /// Service tokens, which may call the verify API.
+    #[command(
+        after_help = "Examples:\n  keyward admin service-token create --name billing-service\n  keyward admin service-token list"
+    )]
     ServiceToken {
         #[command(subcommand)]
         command: tokens::ServiceTokenCommand,

@@ -14,6 +14,9 @@ use crate::cli::output::{self, Table};
 #[derive(Subcommand, Debug)]
 pub enum ServiceTokenCommand {
     /// Create a service token; prints it (kwsvc_…) once. Names are unique.
+    #[command(
+        after_help = "Example:\n  TOKEN=$(keyward admin service-token create --name billing-service)"
+    )]
     Create {
         #[arg(long)]
         name: String,
@@ -21,11 +24,13 @@ pub enum ServiceTokenCommand {
         json: bool,
     },
     /// List service tokens: id, name, created, last used and status.
+    #[command(after_help = "Example:\n  keyward admin service-token list")]
     List {
         #[arg(long)]
         json: bool,
     },
     /// Revoke a service token by id or name; the very next verify call with it gets 401.
+    #[command(after_help = "Example:\n  keyward admin service-token revoke billing-service")]
     Revoke {
         #[arg(value_name = "ID|NAME")]
         token: String,

@@ -12,6 +12,9 @@ use crate::http::dto::{UserOut, WorkspaceOut};
 #[derive(Subcommand, Debug)]
 pub enum UserCommand {
     /// Create a user, optionally with a new workspace.
+    #[command(
+        after_help = "Examples:\n  echo 'a-long-password' | keyward admin user create --email ada@example.com --password-stdin --verified --workspace Acme\n  echo 'a-long-password' | keyward admin user create --email bob@example.com --password-stdin --name Bob"
+    )]
     Create {
         #[arg(long)]
         email: String,
@@ -34,11 +37,15 @@ pub enum UserCommand {
         json: bool,
     },
     /// List every user, oldest first.
+    #[command(
+        after_help = "Examples:\n  keyward admin user list\n  keyward admin user list --json"
+    )]
     List {
         #[arg(long)]
         json: bool,
     },
     /// Mark a user's email verified (audited as `user.email_verified` in each workspace).
+    #[command(after_help = "Example:\n  keyward admin user verify ada@example.com")]
     Verify {
         #[arg(value_name = "ID|EMAIL")]
         user: String,

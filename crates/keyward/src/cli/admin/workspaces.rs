@@ -13,6 +13,9 @@ use crate::http::dto::WorkspaceOut;
 #[derive(Subcommand, Debug)]
 pub enum WorkspaceCommand {
     /// List every workspace, oldest first, or the workspaces of one user with its role.
+    #[command(
+        after_help = "Examples:\n  keyward admin workspace list\n  keyward admin workspace list --user-id ada@example.com --json"
+    )]
     List {
         /// Only this user's workspaces (id or email).
         #[arg(long, value_name = "ID|EMAIL")]
@@ -22,6 +25,7 @@ pub enum WorkspaceCommand {
     },
     /// Change a workspace's plan; warns when the workspace already holds more active keys
     /// than the new plan allows.
+    #[command(after_help = "Example:\n  keyward admin workspace set-plan 0192f3c4-... unlimited")]
     SetPlan {
         workspace_id: Uuid,
         plan: String,

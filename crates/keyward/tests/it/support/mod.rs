@@ -9,6 +9,7 @@
 
 pub mod accounts;
 pub mod binary;
+pub mod cli;
 pub mod eml;
 pub mod legacy;
 pub mod smtp;
