@@ -235,6 +235,10 @@ impl Store for SqliteStore {
         keys::key_by_hash(&self.read, hash).await
     }
 
+    async fn imported_keys_exist(&self) -> StoreResult<bool> {
+        keys::imported_keys_exist(&self.read).await
+    }
+
     async fn key(&self, workspace_id: Uuid, id: Uuid) -> StoreResult<Option<ApiKey>> {
         keys::key(&self.read, workspace_id, id).await
     }
