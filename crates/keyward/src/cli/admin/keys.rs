@@ -47,6 +47,19 @@ pub enum ApikeyCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Say which key a leaked or presented secret is (workspace, id, name, status, source),
+    /// native or imported, without printing it. Exit code 1 when no key matches.
+    Lookup {
+        /// Read the secret from standard input (never from the command line, where it would
+        /// land in the shell's history and the process list).
+        #[arg(long, required = true)]
+        secret_stdin: bool,
+        /// Also revoke the key, recording that its secret leaked (actor: system).
+        #[arg(long)]
+        revoke: bool,
+        #[arg(long)]
+        json: bool,
+    },
     /// Revoke a key by its id.
     Revoke {
         key_id: Uuid,
@@ -138,6 +151,11 @@ pub async fn run(service: &Service, command: ApikeyCommand) -> Result<(), Refusa
             print_keys(keys, workspaces.len() > 1, json);
             Ok(())
         }
+        ApikeyCommand::Lookup {
+            secret_stdin: _,
+            revoke,
+            json,
+        } => super::lookup::run(service, revoke, json).await,
         ApikeyCommand::Revoke {
             key_id,
             reason,
