@@ -606,7 +606,7 @@ fn rows_over_the_key_limit_or_the_plan_fail_while_the_others_are_imported() {
     assert!(err.contains("line 6: key_limit_reached:"), "{err}");
     assert!(err.contains("line 7: plan_limit_reached:"), "{err}");
 
-    // Across batches too: a batch re-reads the counts the previous ones left.
+    // Across batches too (four of 700 rows): each re-reads the counts the ones before left.
     let many: String = (0..2600)
         .map(|i| format!("Ops,bulk {i},legacy-bulk-{i:012}\n"))
         .collect();
@@ -614,7 +614,7 @@ fn rows_over_the_key_limit_or_the_plan_fail_while_the_others_are_imported() {
     let (code, out, _) = import(
         dir,
         "many.csv",
-        &["--json"],
+        &["--json", "--batch-rows", "700"],
         &[("KEYWARD_MAX_KEYS_PER_WORKSPACE", "2500")],
     );
     assert_eq!(code, 1);

@@ -27,8 +27,12 @@ pub(crate) async fn insert_audits(
             .iter()
             .map(|e| Ok((e, json(&e.details, "audit details")?)))
             .collect::<StoreResult<Vec<_>>>()?;
+        // OR FAIL rather than the default ABORT: a failing row then leaves the rows before
+        // it in place instead of undoing the statement, which spares SQLite a statement
+        // journal (a copy of every page the statement touches; a seventh of a 100,000-key
+        // import's time). Callers drop the whole transaction on any error anyway.
         let mut sql: QueryBuilder<'_, Sqlite> = QueryBuilder::new(
-            "INSERT INTO audit_events (id, workspace_id, at, actor_type, actor_id, action, \
+            "INSERT OR FAIL INTO audit_events (id, workspace_id, at, actor_type, actor_id, action, \
              target_type, target_id, ip, user_agent, details) ",
         );
         sql.push_values(encoded, |mut row, (event, details)| {
