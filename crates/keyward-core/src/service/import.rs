@@ -217,7 +217,7 @@ impl Importer {
         let (
             Some(workspace_id),
             Some(name),
-            Some((hash, key_prefix)),
+            Some((digest, key_prefix)),
             Some(scopes),
             Some(expires_at),
             Some(created_at),
@@ -234,7 +234,7 @@ impl Importer {
         else {
             return Ok(Err(problems.join("; ")));
         };
-        let hash = self.service.pepper.hash_imported(&hash);
+        let hash = self.service.pepper.hash_imported(&digest);
         Ok(Ok(Checked {
             line: row.line,
             workspace_id,
