@@ -3,6 +3,7 @@
 //! all call.
 
 pub mod error;
+pub mod imported;
 pub mod key_format;
 pub mod limiter;
 pub mod mail;

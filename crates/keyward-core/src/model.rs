@@ -136,14 +136,45 @@ impl KeyStatus {
     }
 }
 
+/// Where a key came from (PRODUCT.md §2, "Imported keys"). A native key was minted here and
+/// is stored as `HMAC(pepper, secret)`; an imported one kept the secret another system issued,
+/// and is stored as `HMAC(pepper, SHA-256(secret))`, looked up only when a presented string is
+/// not a keyward key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum KeySource {
+    Native,
+    Imported,
+}
+
+impl KeySource {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            KeySource::Native => "native",
+            KeySource::Imported => "imported",
+        }
+    }
+
+    pub fn parse(raw: &str) -> Option<Self> {
+        match raw {
+            "native" => Some(Self::Native),
+            "imported" => Some(Self::Imported),
+            _ => None,
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct ApiKey {
     pub id: Uuid,
     pub workspace_id: Uuid,
     pub name: String,
-    /// Display form: the prefix plus the first 8 body characters.
+    /// Display form: the prefix plus the first 8 body characters; for an imported key, what
+    /// the import could show without giving the secret away (possibly nothing).
     pub key_prefix: String,
+    /// What the secret is looked up by; which hash it is depends on `source`.
     pub hash: CredentialHash,
+    pub source: KeySource,
     pub scopes: ScopeSet,
     /// The creator's role and scopes when the key was made; the key never exceeds them.
     pub creator_role: Role,
@@ -332,6 +363,7 @@ mod tests {
             name: "k".into(),
             key_prefix: "kw_abcdefgh".into(),
             hash: CredentialHash::from_bytes([0; 32]),
+            source: KeySource::Native,
             scopes,
             creator_role: Role::Member,
             creator_scopes,

@@ -57,6 +57,53 @@ impl Pepper {
     }
 }
 
+/// What an imported key's hash is an HMAC of, before the SHA-256. Never change it: every
+/// imported key is stored under it.
+const IMPORTED_LABEL: &[u8] = b"keyward imported sha256 v1:";
+
+impl Pepper {
+    /// The stored hash of an imported key: `HMAC(pepper, label || SHA-256(secret))`.
+    ///
+    /// An import file may hold only the SHA-256 another system kept, so the SHA-256 is what
+    /// keyward must be able to match. The pepper still goes over it, as over every other
+    /// credential hash: a stolen database alone cannot be used to test guesses offline. The
+    /// label keeps these hashes apart from native ones, whatever the inputs.
+    pub fn hash_imported(&self, digest: &Sha256Digest) -> CredentialHash {
+        let mut mac = match Hmac::<Sha256>::new_from_slice(&self.0) {
+            Ok(mac) => mac,
+            Err(_) => return CredentialHash(Sha256::digest(b"keyward-unreachable").into()),
+        };
+        mac.update(IMPORTED_LABEL);
+        mac.update(&digest.0);
+        CredentialHash(mac.finalize().into_bytes().into())
+    }
+}
+
+/// The SHA-256 of an imported key's secret: computed from a plaintext `key`, or read from an
+/// import file's `sha256` column. Unpeppered, it is enough to test guesses against, so it
+/// redacts itself like the secret.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct Sha256Digest([u8; 32]);
+
+impl Sha256Digest {
+    pub fn of(secret: &str) -> Self {
+        Self(Sha256::digest(secret.as_bytes()).into())
+    }
+
+    /// 64 hexadecimal digits, in either case.
+    pub fn parse_hex(raw: &str) -> Option<Self> {
+        let mut bytes = [0u8; 32];
+        hex::decode_to_slice(raw, &mut bytes).ok()?;
+        Some(Self(bytes))
+    }
+}
+
+impl std::fmt::Debug for Sha256Digest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Sha256Digest(<redacted>)")
+    }
+}
+
 /// What the pepper fingerprint is an HMAC of. Never change it: every database records the
 /// fingerprint under this label, and a new label would make every node refuse to start.
 const PEPPER_FINGERPRINT_LABEL: &str = "keyward pepper fingerprint v1";
@@ -160,6 +207,30 @@ mod tests {
         assert!(one
             .fingerprint()
             .ct_eq(&one.hash("keyward pepper fingerprint v1")));
+    }
+
+    #[test]
+    fn an_imported_hash_is_the_peppered_sha256_whichever_way_the_sha256_arrived() {
+        let pepper = Pepper::new(b"one".to_vec());
+        let from_plaintext = pepper.hash_imported(&Sha256Digest::of("legacy-secret"));
+        // echo -n legacy-secret | sha256sum
+        let hex = hex::encode(Sha256::digest(b"legacy-secret"));
+        let upper = hex.to_uppercase();
+        for given in [hex.as_str(), upper.as_str()] {
+            let digest = Sha256Digest::parse_hex(given).unwrap_or_else(|| panic!("{given}"));
+            assert!(pepper.hash_imported(&digest).ct_eq(&from_plaintext));
+        }
+        assert!(
+            !from_plaintext.ct_eq(&pepper.hash("legacy-secret")),
+            "imported and native hashes of one string differ"
+        );
+        assert!(!from_plaintext.ct_eq(
+            &Pepper::new(b"two".to_vec()).hash_imported(&Sha256Digest::of("legacy-secret"))
+        ));
+        for bad in ["", "abc", &"g".repeat(64), &"a".repeat(63), &"a".repeat(66)] {
+            assert!(Sha256Digest::parse_hex(bad).is_none(), "{bad}");
+        }
+        assert!(!format!("{:?}", Sha256Digest::of("x")).contains(&hex[..8]));
     }
 
     #[test]

@@ -121,8 +121,11 @@ pub trait Store: Send + Sync + 'static {
     async fn members(&self, workspace_id: Uuid) -> StoreResult<Vec<Member>>;
 
     /// The verification lookup, through the unique index on the hash. Returns deleted keys
-    /// too; the caller decides what they mean.
+    /// too, of either source; the caller decides what they mean.
     async fn key_by_hash(&self, hash: &CredentialHash) -> StoreResult<Option<KeyLookup>>;
+    /// Whether any imported key exists, deleted ones included. The verifier polls it every few
+    /// seconds, so it must be an index probe, not a scan.
+    async fn imported_keys_exist(&self) -> StoreResult<bool>;
     /// A key of a workspace that is not deleted.
     async fn key(&self, workspace_id: Uuid, id: Uuid) -> StoreResult<Option<ApiKey>>;
     /// A key that is not deleted, in whatever workspace: for the operator's CLI only, which
@@ -198,6 +201,15 @@ pub trait StoreTx: Send {
 
     /// `Conflict` when the hash is taken or `rotated_from` already has a successor.
     async fn insert_key(&mut self, key: &ApiKey) -> StoreResult<()>;
+    /// Inserts many keys at once, for imports; `Conflict` (and nothing inserted by this call
+    /// once the transaction is dropped) when any hash is taken.
+    async fn insert_keys(&mut self, keys: &[ApiKey]) -> StoreResult<()>;
+    /// Which of `hashes` a key already has, deleted keys included, as this transaction sees
+    /// it: how an import tells a row it has already imported.
+    async fn existing_key_hashes(
+        &mut self,
+        hashes: &[CredentialHash],
+    ) -> StoreResult<Vec<CredentialHash>>;
     /// Writes name, scopes, expires_at, metadata, revoked_at, deleted_at, rotated_to and
     /// updated_at.
     async fn update_key(&mut self, key: &ApiKey) -> StoreResult<()>;
@@ -209,6 +221,8 @@ pub trait StoreTx: Send {
     ) -> StoreResult<Vec<ApiKey>>;
 
     async fn insert_audit(&mut self, event: &AuditEvent) -> StoreResult<()>;
+    /// Inserts many events at once, for imports.
+    async fn insert_audits(&mut self, events: &[AuditEvent]) -> StoreResult<()>;
     /// `Conflict` when the name or the hash is taken.
     async fn insert_service_token(&mut self, token: &ServiceToken) -> StoreResult<()>;
     /// Writes name and revoked_at; `Conflict` when the name is taken.

@@ -4,16 +4,35 @@
 //! It serves `POST /api/v1/keys/verify` and the Bearer authentication of the management API.
 //! Every step before the store lookup is pure CPU: a malformed string or a failed checksum
 //! never reaches the database. The lookup is by the peppered hash, through a unique index.
+//!
+//! Imported keys (PRODUCT.md §2) are the one exception: a string that is not a keyward key
+//! may be an old system's key, looked up by its SHA-256, but only while at least one
+//! imported key exists. With no imports, the rule above holds without exception.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
+use std::time::Duration;
 
 use crate::error::Result;
+use crate::imported;
 use crate::key_format;
-use crate::model::{now, ApiKey, KeyStatus};
+use crate::model::{now, ApiKey, KeySource, KeyStatus};
 use crate::scope::ScopeSet;
-use crate::secret::Pepper;
+use crate::secret::{Pepper, Sha256Digest};
 use crate::store::Store;
 use crate::usage::UsageLog;
+
+/// How often a server asks the store whether imported keys exist.
+///
+/// Why a flag refreshed by polling: the verifier must know, without a query, whether a
+/// string that is not a keyward key is worth looking up, and imports are written by another
+/// process (`keyward admin import-keys` opens the database itself), which SQLite cannot
+/// announce to the server. An index probe every 10 s costs nothing measurable; reading the
+/// flag costs one atomic load per request. The price is that an import's keys start to
+/// verify up to 10 s after it commits, once per instance (the flag never goes back, because
+/// deleted keys keep their rows), which an operator migrating keys can live with. A query
+/// per malformed string instead would break the rule that garbage never reaches the store.
+pub const IMPORTS_REFRESH: Duration = Duration::from_secs(10);
 
 /// The answer codes of PRODUCT.md §6.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
@@ -76,6 +95,9 @@ pub struct Verifier {
     store: Arc<dyn Store>,
     pepper: Pepper,
     usage: Arc<UsageLog>,
+    /// Whether any imported key exists; see [`IMPORTS_REFRESH`]. False until the first
+    /// refresh: a server loads it before it listens.
+    imports_exist: Arc<AtomicBool>,
 }
 
 impl Verifier {
@@ -84,24 +106,56 @@ impl Verifier {
             store,
             pepper,
             usage,
+            imports_exist: Arc::default(),
         }
+    }
+
+    /// Asks the store whether imported keys exist and remembers the answer; returns it.
+    pub async fn refresh_imports(&self) -> Result<bool> {
+        let exist = self.store.imported_keys_exist().await?;
+        // Relaxed is enough: the flag guards no other memory, and a verification that reads
+        // a stale value only answers as it would have a moment earlier.
+        self.imports_exist.store(exist, Ordering::Relaxed);
+        Ok(exist)
+    }
+
+    /// Whether a string that is not a keyward key is worth a lookup among imported keys: only
+    /// while imports exist, and only if an import could have made it.
+    fn may_be_imported(&self, presented: &str) -> bool {
+        self.imports_exist.load(Ordering::Relaxed) && imported::could_be_imported(presented)
     }
 
     /// Verifies a presented key, and that it holds every scope in `required`.
     /// Errors are store failures only; every answer about the key is a [`Verdict`].
     pub async fn verify(&self, presented: &str, required: &[String]) -> Result<Verdict> {
-        // 1–2. Shape and checksum, without allocating or touching the store.
-        if key_format::parse(presented).is_err() {
-            return Ok(Verdict::refused(VerifyCode::Malformed));
-        }
-
-        // 3. The peppered hash is both the lookup key and the stored value.
-        let hash = self.pepper.hash(presented);
+        // 1–3. Shape and checksum, without allocating or touching the store, then the
+        //      peppered hash, which is both the lookup key and the stored value. A string
+        //      that fails them is MALFORMED, unless imports exist and it could be an imported
+        //      key: then it is looked up by its SHA-256 instead.
+        let (source, hash) = match key_format::parse(presented) {
+            Ok(_) => (KeySource::Native, self.pepper.hash(presented)),
+            Err(_) if self.may_be_imported(presented) => (
+                KeySource::Imported,
+                self.pepper.hash_imported(&Sha256Digest::of(presented)),
+            ),
+            Err(_) => return Ok(Verdict::refused(VerifyCode::Malformed)),
+        };
 
         // 4. One indexed lookup. Deleted keys answer exactly like keys that never existed;
         //    the constant-time recheck keeps the decision independent of the index compare.
         let found = match self.store.key_by_hash(&hash).await? {
-            Some(found) if found.key.deleted_at.is_none() && found.key.hash.ct_eq(&hash) => found,
+            Some(found)
+                if found.key.deleted_at.is_none()
+                    && found.key.source == source
+                    && found.key.hash.ct_eq(&hash) =>
+            {
+                found
+            }
+            // A string that is not a keyward key and matches no import stays MALFORMED, so
+            // the answer to a typo does not depend on whether the instance has imports.
+            _ if source == KeySource::Imported => {
+                return Ok(Verdict::refused(VerifyCode::Malformed))
+            }
             _ => return Ok(Verdict::refused(VerifyCode::NotFound)),
         };
         let (key, policy) = (found.key, found.members_can_create_keys);
@@ -153,11 +207,13 @@ mod tests {
     use crate::secret::CredentialHash;
     use crate::store::{AuditQuery, Cursor, KeyLookup, KeyQuery, StoreError, StoreResult, StoreTx};
 
-    /// A store that only counts lookups and knows at most one key: anything else is an error.
+    /// A store that only counts lookups and knows at most one key, and whether imports
+    /// exist: anything else is an error.
     #[derive(Default)]
     struct CountingStore {
         lookups: AtomicUsize,
         known: Option<KeyLookup>,
+        imports: bool,
     }
 
     fn nothing<T>() -> StoreResult<T> {
@@ -205,6 +261,9 @@ mod tests {
         async fn key_by_hash(&self, hash: &CredentialHash) -> StoreResult<Option<KeyLookup>> {
             self.lookups.fetch_add(1, Ordering::SeqCst);
             Ok(self.known.clone().filter(|k| k.key.hash.ct_eq(hash)))
+        }
+        async fn imported_keys_exist(&self) -> StoreResult<bool> {
+            Ok(self.imports)
         }
         async fn key(&self, _: Uuid, _: Uuid) -> StoreResult<Option<ApiKey>> {
             nothing()
@@ -320,6 +379,7 @@ mod tests {
                 name: "k".into(),
                 key_prefix: "kw_abcdefgh".into(),
                 hash: pepper.hash(secret),
+                source: KeySource::Native,
                 scopes: snapshot.clone(),
                 creator_role: Role::Member,
                 creator_scopes: snapshot,
@@ -376,5 +436,133 @@ mod tests {
             Some(vec!["apps:read".to_owned()]),
             "the policy narrows what verify reports too"
         );
+    }
+
+    /// A native key's secret with its last character changed: the checksum fails.
+    fn typo_of_a_native_key() -> String {
+        let prefix = key_format::KeyPrefix::parse("kw_").unwrap_or_else(|| panic!("prefix"));
+        let mut typo = key_format::generate(&prefix)
+            .secret
+            .expose_secret()
+            .to_owned();
+        let last = typo.pop().unwrap_or('a');
+        typo.push(if last == 'a' { 'b' } else { 'a' });
+        typo
+    }
+
+    /// The Simplesat-style legacy account key of the seed: full access, made by an owner.
+    fn imported_key(pepper: &Pepper, secret: &str) -> KeyLookup {
+        let mut found = member_key(pepper, secret, true, false);
+        found.key.source = KeySource::Imported;
+        found.key.hash = pepper.hash_imported(&Sha256Digest::of(secret));
+        found.key.scopes = ScopeSet::full();
+        found.key.creator_role = Role::Owner;
+        found.key.creator_scopes = ScopeSet::full();
+        found
+    }
+
+    #[tokio::test]
+    async fn with_no_imports_a_failing_checksum_never_reaches_the_store() {
+        let legacy = "ssat_legacy_5f2b9c0e7a41d3";
+        let store = Arc::new(CountingStore {
+            imports: false,
+            ..CountingStore::default()
+        });
+        let verifier = Verifier::new(
+            store.clone(),
+            Pepper::new(b"test pepper bytes".to_vec()),
+            Arc::default(),
+        );
+        assert!(!verifier
+            .refresh_imports()
+            .await
+            .unwrap_or_else(|e| panic!("{e}")));
+        for presented in [typo_of_a_native_key().as_str(), legacy] {
+            let verdict = verifier
+                .verify(presented, &[])
+                .await
+                .unwrap_or_else(|e| panic!("{e}"));
+            assert_eq!(verdict.code, VerifyCode::Malformed, "{presented}");
+        }
+        assert_eq!(
+            store.lookups.load(Ordering::SeqCst),
+            0,
+            "with no imported key, a string that is not a keyward key reached the store"
+        );
+    }
+
+    #[tokio::test]
+    async fn once_imports_exist_a_string_that_is_not_a_keyward_key_is_looked_up_by_sha256() {
+        let pepper = Pepper::new(b"test pepper bytes".to_vec());
+        let legacy = "ssat_legacy_5f2b9c0e7a41d3";
+        let store = Arc::new(CountingStore {
+            known: Some(imported_key(&pepper, legacy)),
+            imports: true,
+            ..CountingStore::default()
+        });
+        let verifier = Verifier::new(store.clone(), pepper, Arc::default());
+        // Before the first refresh the verifier knows of no imports, and asks nothing.
+        let before = verifier
+            .verify(legacy, &[])
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(before.code, VerifyCode::Malformed);
+        assert_eq!(store.lookups.load(Ordering::SeqCst), 0);
+
+        assert!(verifier
+            .refresh_imports()
+            .await
+            .unwrap_or_else(|e| panic!("{e}")));
+        let verdict = verifier
+            .verify(legacy, &["apps:deploy".to_owned()])
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(
+            verdict.code,
+            VerifyCode::Valid,
+            "full access holds every scope"
+        );
+        assert_eq!(store.lookups.load(Ordering::SeqCst), 1);
+
+        // A typo of a native key is now looked up among imports too, and still MALFORMED;
+        // strings no import can have made (too short, spaces) are not looked up at all.
+        let typo = verifier
+            .verify(&typo_of_a_native_key(), &[])
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(typo.code, VerifyCode::Malformed);
+        assert_eq!(store.lookups.load(Ordering::SeqCst), 2);
+        for garbage in ["short", "not a key at all", ""] {
+            let verdict = verifier
+                .verify(garbage, &[])
+                .await
+                .unwrap_or_else(|e| panic!("{e}"));
+            assert_eq!(verdict.code, VerifyCode::Malformed, "{garbage}");
+        }
+        assert_eq!(store.lookups.load(Ordering::SeqCst), 2);
+    }
+
+    #[tokio::test]
+    async fn an_imported_hash_never_finds_a_native_key_nor_the_reverse() {
+        let pepper = Pepper::new(b"test pepper bytes".to_vec());
+        let legacy = "ssat_legacy_5f2b9c0e7a41d3";
+        // A store whose one key claims the wrong source for the hash it was found by.
+        let mut confused = imported_key(&pepper, legacy);
+        confused.key.source = KeySource::Native;
+        let store = Arc::new(CountingStore {
+            known: Some(confused),
+            imports: true,
+            ..CountingStore::default()
+        });
+        let verifier = Verifier::new(store, pepper, Arc::default());
+        verifier
+            .refresh_imports()
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        let verdict = verifier
+            .verify(legacy, &[])
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(verdict.code, VerifyCode::Malformed);
     }
 }

@@ -157,6 +157,12 @@ impl Server {
     /// Binds `config.listen` (port 0 picks a free port) and serves in the background.
     pub async fn start(config: &Config) -> Result<Server, String> {
         let service = open_service(config, OpenMode::CreateIfMissing).await?;
+        // Before listening, so imported keys verify from the first request.
+        service
+            .verifier()
+            .refresh_imports()
+            .await
+            .map_err(|e| format!("cannot read the database: {e}"))?;
         let listener = TcpListener::bind(&config.listen)
             .await
             .map_err(|e| format!("cannot listen on {}: {e}", config.listen))?;
@@ -175,6 +181,7 @@ impl Server {
             config.last_used_flush_seconds,
             stop.clone(),
         );
+        let imports_watch = spawn_imports_watch(service.clone(), stop.clone());
         let app = http::router(state).into_make_service_with_connect_info::<SocketAddr>();
         let flush_service = service.clone();
         let task = tokio::spawn(async move {
@@ -188,6 +195,7 @@ impl Server {
                 tracing::error!(error = %e, "server error");
             }
             let _ = flusher.await;
+            let _ = imports_watch.await;
             // Pending uses are written before the process exits, so none is lost.
             match flush_service
                 .usage()
@@ -242,6 +250,30 @@ fn spawn_usage_flusher(
                     metrics.last_used_writes.inc_by(n as u64);
                 }
                 Err(e) => tracing::warn!(error = %e, "last_used_at flush failed; will retry"),
+            }
+        }
+    })
+}
+
+/// Keeps the verifier's "imports exist" flag current: an import runs in another process
+/// (`keyward admin import-keys`), so the server asks the store every
+/// [`IMPORTS_REFRESH`](keyward_core::verify::IMPORTS_REFRESH), as that constant explains.
+fn spawn_imports_watch(
+    service: Service,
+    mut stop: watch::Receiver<bool>,
+) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(keyward_core::verify::IMPORTS_REFRESH);
+        tick.tick().await;
+        loop {
+            tokio::select! {
+                _ = tick.tick() => {}
+                _ = stop.wait_for(|stopped| *stopped) => return,
+            }
+            // On failure the last answer stands until the next tick: a database that cannot
+            // be read fails every lookup anyway.
+            if let Err(e) = service.verifier().refresh_imports().await {
+                tracing::warn!(error = %e, "could not check for imported keys; will retry");
             }
         }
     })

@@ -6,10 +6,10 @@ use uuid::Uuid;
 use super::{decode_cursor, page_limit, paginate, Page, Principal, Service};
 use crate::error::{Error, Result};
 use crate::key_format;
-use crate::model::{new_id, now, ApiKey, JsonObject, KeyStatus, Timestamp, Workspace};
+use crate::model::{new_id, now, ApiKey, JsonObject, KeySource, KeyStatus, Timestamp, Workspace};
 use crate::scope::ScopeSet;
 use crate::secret::SecretString;
-use crate::store::{Cursor, KeyQuery, StoreTx};
+use crate::store::{Cursor, KeyCounts, KeyQuery, StoreTx};
 use crate::validate::{self, Fields};
 
 #[derive(Debug, Clone, Default)]
@@ -86,6 +86,7 @@ impl Service {
             name,
             key_prefix: minted.display_prefix,
             hash: self.pepper.hash(minted.secret.expose_secret()),
+            source: KeySource::Native,
             scopes,
             creator_role: p.role,
             creator_scopes: p.held.clone(),
@@ -294,15 +295,25 @@ impl Service {
         now: Timestamp,
         replacing_active: bool,
     ) -> Result<()> {
-        let counts = tx.key_counts(workspace.id, now).await?;
-        let active = counts.active.saturating_sub(u64::from(replacing_active));
+        let mut counts = tx.key_counts(workspace.id, now).await?;
+        counts.active = counts.active.saturating_sub(u64::from(replacing_active));
+        self.refuse_over_limits(workspace, counts)
+    }
+
+    /// The plan's active-key limit, then the hard cap, for one more key in a workspace that
+    /// holds `counts`. Callers read the counts in the transaction that inserts the key.
+    pub(super) fn refuse_over_limits(
+        &self,
+        workspace: &Workspace,
+        counts: KeyCounts,
+    ) -> Result<()> {
         if let Some(max) = self
             .settings
             .plans
             .get(&workspace.plan)
             .and_then(|plan| plan.max_active_keys)
         {
-            if active >= max {
+            if counts.active >= max {
                 return Err(Error::PlanLimitReached(format!(
                     "the {} plan allows {max} active API key(s); revoke one or change plan",
                     workspace.plan

@@ -3,9 +3,11 @@
 
 mod accounts;
 mod audit;
+mod import;
 mod instance;
 mod invitations;
 mod keys;
+mod lookup;
 mod members;
 mod operator;
 mod principal;
@@ -23,9 +25,11 @@ use uuid::Uuid;
 
 pub use accounts::{NewUser, UserWorkspace, WhoAmI};
 pub use audit::AuditFilter;
+pub use import::{ImportRow, Importer, RowOutcome, RowResult};
 pub use instance::PepperCheck;
 pub use invitations::{Added, InvitationView, INVITATION_TTL};
 pub use keys::{CreatedKey, KeyFilter, KeyPatch, NewKey};
+pub use lookup::FoundKey;
 pub use members::{MemberPatch, NewMember};
 pub use principal::{Caller, Principal, RequestMeta, Via};
 pub use rotation::Rotation;

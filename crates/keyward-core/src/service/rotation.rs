@@ -9,7 +9,7 @@ use super::keys::{check_no_escalation, key_details, visible, CreatedKey};
 use super::{Principal, Service};
 use crate::error::{Error, FieldError, Result};
 use crate::key_format;
-use crate::model::{new_id, now, ApiKey, KeyStatus};
+use crate::model::{new_id, now, ApiKey, KeySource, KeyStatus};
 use crate::store::StoreError;
 use crate::validate::{self, Fields};
 
@@ -94,6 +94,9 @@ impl Service {
             id: new_id(),
             key_prefix: minted.display_prefix,
             hash: self.pepper.hash(minted.secret.expose_secret()),
+            // Rotating an imported key retires the old system's secret: the successor is a
+            // keyward key in the workspace's format.
+            source: KeySource::Native,
             created_at: now,
             updated_at: now,
             expires_at: explicit_expiry

@@ -59,6 +59,8 @@ struct KeyRow {
     can_revoke: bool,
     can_delete: bool,
     rotated: bool,
+    /// Brought in by `keyward admin import-keys` from another system.
+    imported: bool,
     /// The edit dialog's checkboxes.
     choices: Vec<Choice>,
 }
@@ -241,6 +243,7 @@ fn row(
         can_revoke: may_write && k.revoked_at.is_none(),
         can_delete: may_write && !outranked,
         rotated: k.rotated_to.is_some(),
+        imported: k.source == keyward_core::model::KeySource::Imported,
         choices: ticked(all.to_vec(), &k.scopes.as_strings()),
     }
 }

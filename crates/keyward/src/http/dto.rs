@@ -3,8 +3,8 @@
 
 use chrono::{DateTime, Utc};
 use keyward_core::model::{
-    ApiKey, AuditActor, AuditEvent, AuditTarget, Invitation, KeyStatus, Member, Role, User,
-    Workspace,
+    ApiKey, AuditActor, AuditEvent, AuditTarget, Invitation, KeySource, KeyStatus, Member, Role,
+    User, Workspace,
 };
 use keyward_core::scope::ScopeSet;
 use keyward_core::service::WhoAmI;
@@ -25,9 +25,14 @@ pub struct KeyOut {
     pub id: Uuid,
     pub workspace_id: Uuid,
     pub name: String,
-    /// The prefix plus the first 8 body characters, e.g. `sk_live_a1B2c3D4`.
+    /// The prefix plus the first 8 body characters, e.g. `sk_live_a1B2c3D4`. For an imported
+    /// key, at most its first 8 characters (never over a quarter of it), or what the import
+    /// gave; possibly empty.
     pub key_prefix: String,
     pub status: KeyStatus,
+    /// `native` for keys minted by keyward, `imported` for keys brought from another system
+    /// by `keyward admin import-keys`.
+    pub source: KeySource,
     /// `full` when scopes is `["*"]`, else `custom`.
     #[schema(example = "full")]
     pub access: &'static str,
@@ -50,6 +55,7 @@ impl From<ApiKey> for KeyOut {
         let now = keyward_core::model::now();
         Self {
             status: k.status(now),
+            source: k.source,
             access: if k.scopes.is_full() { "full" } else { "custom" },
             scopes: k.scopes.as_strings(),
             id: k.id,

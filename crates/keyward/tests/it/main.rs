@@ -14,6 +14,7 @@ mod data_dir;
 mod errors;
 mod hardening;
 mod http_edge;
+mod import;
 mod invitations;
 mod key_lifecycle;
 mod key_rules;

@@ -7,6 +7,7 @@
 mod accounts;
 mod audit_and_credentials;
 mod fixtures;
+mod imports;
 mod key_listing;
 mod keys;
 mod operations;
@@ -74,4 +75,9 @@ contract_tests!(on_sqlite, crate::store_contract::sqlite::fresh;
     operations::record_service_token_use_never_moves_last_used_at_backwards,
     operations::users_and_workspaces_are_listed_oldest_first_after_the_cursor,
     operations::update_user_writes_name_password_hash_and_email_verified_at,
+    imports::imported_keys_exist_once_one_does_and_deleted_ones_still_count,
+    imports::insert_keys_writes_every_row_with_its_source_across_statements,
+    imports::insert_keys_with_a_taken_hash_is_a_conflict_and_writes_nothing,
+    imports::existing_key_hashes_names_the_stored_ones_deleted_included,
+    imports::insert_audits_writes_every_event,
 );

@@ -68,3 +68,31 @@ async fn migration_0002_names_each_rotated_keys_successor_along_a_whole_chain() 
     assert_eq!(successor(unrelated).await, None);
     store.close().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn migration_0005_makes_every_existing_key_native_and_finds_no_imports() {
+    let tmp = tempfile::tempdir().unwrap();
+    let path = tmp.path().join("keyward.db");
+    let pool = legacy::database_before(&path, 5).await;
+    let (workspace, user) = (Uuid::now_v7(), Uuid::now_v7());
+    sqlx::query(
+        "INSERT INTO workspaces (id, name, plan, key_prefix, created_at, updated_at) \
+         VALUES (?, 'Old', 'pro', 'kw_', 0, 0)",
+    )
+    .bind(workspace.hyphenated().to_string())
+    .execute(&pool)
+    .await
+    .unwrap();
+    let first = insert_key(&pool, workspace, user, None).await;
+    let second = insert_key(&pool, workspace, user, Some(first)).await;
+    pool.close().await;
+
+    let store = SqliteStore::open(&path).await.unwrap();
+    store.migrate().await.unwrap();
+    for id in [first, second] {
+        let key = store.key_by_id(id).await.unwrap().unwrap();
+        assert_eq!(key.source, keyward_core::model::KeySource::Native);
+    }
+    assert!(!store.imported_keys_exist().await.unwrap());
+    store.close().await;
+}

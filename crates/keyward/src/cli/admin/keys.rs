@@ -53,6 +53,22 @@ pub enum ApikeyCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Say which key a leaked or presented secret is (workspace, id, name, status, source),
+    /// native or imported, without printing it. Exit code 1 when no key matches.
+    #[command(after_help = "Examples:\n  \
+        keyward admin apikey lookup --secret-stdin < leaked.txt\n  \
+        printf '%s\\n' \"$LEAKED\" | keyward admin apikey lookup --secret-stdin --revoke")]
+    Lookup {
+        /// Read the secret from standard input (never from the command line, where it would
+        /// land in the shell's history and the process list).
+        #[arg(long, required = true)]
+        secret_stdin: bool,
+        /// Also revoke the key, recording that its secret leaked (actor: system).
+        #[arg(long)]
+        revoke: bool,
+        #[arg(long)]
+        json: bool,
+    },
     /// Revoke a key by its id.
     #[command(
         after_help = "Example:\n  keyward admin apikey revoke 0192f3c4-... --reason 'leaked in a log'"
@@ -147,6 +163,11 @@ pub async fn run(service: &Service, command: ApikeyCommand) -> Result<(), Refusa
             print_keys(keys, workspaces.len() > 1, json);
             Ok(())
         }
+        ApikeyCommand::Lookup {
+            secret_stdin: _,
+            revoke,
+            json,
+        } => super::lookup::run(service, revoke, json).await,
         ApikeyCommand::Revoke {
             key_id,
             reason,

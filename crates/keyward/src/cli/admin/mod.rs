@@ -4,7 +4,9 @@
 //!
 //! One file per subcommand; this one holds the dispatch and what they share.
 
+mod import;
 mod keys;
+mod lookup;
 mod tokens;
 mod users;
 mod workspaces;
@@ -53,6 +55,13 @@ pub enum AdminCommand {
         #[command(subcommand)]
         command: tokens::ServiceTokenCommand,
     },
+    /// Import another system's keys from CSV or JSON Lines (plaintext or SHA-256). They keep
+    /// their secret and verify as usual; re-running a file skips what it imported.
+    #[command(after_help = "Examples:\n  \
+        keyward admin import-keys legacy.csv\n  \
+        keyward admin import-keys export.jsonl --json\n  \
+        keyward admin import-keys keys.txt --format csv")]
+    ImportKeys(import::ImportArgs),
 }
 
 pub async fn run(command: AdminCommand, config: &Config) -> Result<(), String> {
@@ -63,6 +72,7 @@ pub async fn run(command: AdminCommand, config: &Config) -> Result<(), String> {
         AdminCommand::Apikey { command } => keys::run(&service, command).await,
         AdminCommand::Workspace { command } => workspaces::run(&service, command).await,
         AdminCommand::ServiceToken { command } => tokens::run(&service, command).await,
+        AdminCommand::ImportKeys(args) => import::run(&service, args).await,
     };
     result.map_err(|refusal| refusal.to_string())
 }
@@ -132,12 +142,13 @@ where
     }
 }
 
-fn read_password() -> Result<SecretString, Refusal> {
+/// A secret from standard input, without its line ending: `what` names it in errors.
+fn read_secret(what: &str) -> Result<SecretString, Refusal> {
     let mut raw = String::new();
     std::io::stdin().read_to_string(&mut raw).map_err(|e| {
         Refusal::new(
             "bad_request",
-            format!("cannot read the password from stdin: {e}"),
+            format!("cannot read the {what} from stdin: {e}"),
         )
     })?;
     Ok(SecretString::new(

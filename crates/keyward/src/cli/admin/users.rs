@@ -5,7 +5,7 @@ use keyward_core::model::Role;
 use keyward_core::service::{NewUser, UserWorkspace};
 use keyward_core::Service;
 
-use super::{all_pages, find_user, read_password, Refusal};
+use super::{all_pages, find_user, read_secret, Refusal};
 use crate::cli::output::{self, Table};
 use crate::http::dto::{UserOut, WorkspaceOut};
 
@@ -66,7 +66,7 @@ pub async fn run(service: &Service, command: UserCommand) -> Result<(), Refusal>
             json,
         } => {
             let password = if password_stdin {
-                Some(read_password()?)
+                Some(read_secret("password")?)
             } else {
                 None
             };

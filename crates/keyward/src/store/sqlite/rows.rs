@@ -8,7 +8,7 @@ use chrono::DateTime;
 use keyward_core::key_format::KeyPrefix;
 use keyward_core::model::{
     ActorType, ApiKey, AuditActor, AuditEvent, AuditTarget, EmailToken, Invitation, JsonObject,
-    Member, Membership, Role, ServiceToken, Session, Timestamp, User, Workspace,
+    KeySource, Member, Membership, Role, ServiceToken, Session, Timestamp, User, Workspace,
 };
 use keyward_core::scope::ScopeSet;
 use keyward_core::secret::{CredentialHash, PasswordHash};
@@ -26,8 +26,8 @@ pub(crate) const WORKSPACE_COLUMNS: &str =
     "w.id, w.name, w.plan, w.key_prefix, w.members_can_create_keys, w.created_at, w.updated_at";
 pub(crate) const MEMBERSHIP_COLUMNS: &str =
     "m.workspace_id, m.user_id, m.role, m.scopes, m.created_at AS m_created_at";
-pub(crate) const KEY_COLUMNS: &str = "id, workspace_id, name, key_prefix, hash, scopes, \
-     creator_role, creator_scopes, created_by, created_at, updated_at, expires_at, \
+pub(crate) const KEY_COLUMNS: &str = "id, workspace_id, name, key_prefix, hash, source, \
+     scopes, creator_role, creator_scopes, created_by, created_at, updated_at, expires_at, \
      last_used_at, revoked_at, deleted_at, metadata, rotated_from, rotated_to";
 pub(crate) const AUDIT_COLUMNS: &str = "id, workspace_id, at, actor_type, actor_id, action, \
      target_type, target_id, ip, user_agent, details";
@@ -182,6 +182,7 @@ pub(crate) fn key_from_row(row: &SqliteRow) -> StoreResult<ApiKey> {
         name: get_str(row, "name")?,
         key_prefix: get_str(row, "key_prefix")?,
         hash: get_hash(row, "hash")?,
+        source: KeySource::parse(&get_str(row, "source")?).ok_or_else(|| bad("api_keys.source"))?,
         scopes: get_scopes(row, "scopes")?,
         creator_role: get_role(row, "creator_role")?,
         creator_scopes: get_scopes(row, "creator_scopes")?,

@@ -92,7 +92,18 @@ impl StoreTx for SqliteTx {
     }
 
     async fn insert_key(&mut self, key: &ApiKey) -> StoreResult<()> {
-        keys::insert_key(&mut *self.tx, key).await
+        keys::insert_key(&mut self.tx, key).await
+    }
+
+    async fn insert_keys(&mut self, keys: &[ApiKey]) -> StoreResult<()> {
+        keys::insert_keys(&mut self.tx, keys).await
+    }
+
+    async fn existing_key_hashes(
+        &mut self,
+        hashes: &[CredentialHash],
+    ) -> StoreResult<Vec<CredentialHash>> {
+        keys::existing_key_hashes(&mut self.tx, hashes).await
     }
 
     async fn update_key(&mut self, key: &ApiKey) -> StoreResult<()> {
@@ -108,7 +119,11 @@ impl StoreTx for SqliteTx {
     }
 
     async fn insert_audit(&mut self, event: &AuditEvent) -> StoreResult<()> {
-        audit::insert_audit(&mut *self.tx, event).await
+        audit::insert_audit(&mut self.tx, event).await
+    }
+
+    async fn insert_audits(&mut self, events: &[AuditEvent]) -> StoreResult<()> {
+        audit::insert_audits(&mut self.tx, events).await
     }
 
     async fn insert_service_token(&mut self, token: &ServiceToken) -> StoreResult<()> {

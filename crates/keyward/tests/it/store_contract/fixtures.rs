@@ -5,7 +5,7 @@ use std::sync::Arc;
 use chrono::Duration;
 use keyward_core::key_format::KeyPrefix;
 use keyward_core::model::{
-    new_id, now, ApiKey, JsonObject, Membership, Role, Timestamp, User, Workspace,
+    new_id, now, ApiKey, JsonObject, KeySource, Membership, Role, Timestamp, User, Workspace,
 };
 use keyward_core::scope::ScopeSet;
 use keyward_core::secret::{CredentialHash, PasswordHash};
@@ -67,6 +67,7 @@ pub fn key_at(workspace_id: Uuid, created_by: Uuid, name: &str, created_at: Time
         name: name.to_owned(),
         key_prefix: "kw_abcdefgh".into(),
         hash: random_hash(),
+        source: KeySource::Native,
         scopes: ScopeSet::full(),
         creator_role: Role::Owner,
         creator_scopes: ScopeSet::full(),

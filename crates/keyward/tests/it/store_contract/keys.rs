@@ -1,6 +1,6 @@
 //! API keys: lookups, conflicts, counts, updates and recorded use.
 
-use keyward_core::model::{new_id, now, KeyStatus, Role};
+use keyward_core::model::{new_id, now, KeySource, KeyStatus, Role};
 use keyward_core::scope::ScopeSet;
 use keyward_core::store::KeyCounts;
 
@@ -15,6 +15,7 @@ pub async fn a_key_round_trips_every_field(store: Db) {
     let t = now();
     let mut k = key_at(w.id, u.id, "deploy bot", t);
     k.key_prefix = "kw_Zx9Yw8Vu".into();
+    k.source = KeySource::Imported;
     k.scopes = ScopeSet::from_trusted(["apps:deploy", "apps:read"]);
     k.creator_role = Role::Member;
     k.creator_scopes = ScopeSet::from_trusted(["apps", "api_keys:read"]);
@@ -33,6 +34,7 @@ pub async fn a_key_round_trips_every_field(store: Db) {
     assert_eq!(read.name, "deploy bot");
     assert_eq!(read.key_prefix, "kw_Zx9Yw8Vu");
     assert!(read.hash.ct_eq(&k.hash));
+    assert_eq!(read.source, KeySource::Imported);
     assert_eq!(read.scopes, k.scopes);
     assert_eq!(read.creator_role, Role::Member);
     assert_eq!(read.creator_scopes, k.creator_scopes);
