@@ -62,6 +62,15 @@ pub fn name(field: &str, raw: &str) -> Result<String, FieldError> {
 
 /// An RFC 3339 time that lies in the future.
 pub fn future_time(field: &str, raw: &str, now: Timestamp) -> Result<Timestamp, FieldError> {
+    let parsed = time(field, raw)?;
+    if parsed <= now {
+        return Err(FieldError::new(field, "must be in the future"));
+    }
+    Ok(parsed)
+}
+
+/// An RFC 3339 time with a four-digit year, to the millisecond like every stored time.
+pub fn time(field: &str, raw: &str) -> Result<Timestamp, FieldError> {
     let parsed = DateTime::parse_from_rfc3339(raw)
         .map_err(|_| {
             FieldError::new(
@@ -70,14 +79,10 @@ pub fn future_time(field: &str, raw: &str, now: Timestamp) -> Result<Timestamp, 
             )
         })?
         .to_utc();
-    let parsed = DateTime::from_timestamp_millis(parsed.timestamp_millis()).unwrap_or(parsed);
-    if parsed <= now {
-        return Err(FieldError::new(field, "must be in the future"));
-    }
     if parsed > latest_time() {
         return Err(FieldError::new(field, "must be before the year 10000"));
     }
-    Ok(parsed)
+    Ok(DateTime::from_timestamp_millis(parsed.timestamp_millis()).unwrap_or(parsed))
 }
 
 /// The latest instant RFC 3339 can write (four-digit years); expiries are capped here.

@@ -11,7 +11,6 @@
 use std::collections::hash_map::Entry;
 use std::collections::{HashMap, HashSet};
 
-use chrono::DateTime;
 use serde_json::json;
 use uuid::Uuid;
 
@@ -453,20 +452,8 @@ fn secret_of(row: &ImportRow) -> Result<(Sha256Digest, String), FieldError> {
     }
 }
 
-/// An RFC 3339 time, to the millisecond like every stored time.
 fn time(field: &str, raw: &str) -> Result<Timestamp, FieldError> {
-    let parsed = DateTime::parse_from_rfc3339(raw.trim())
-        .map_err(|_| {
-            FieldError::new(
-                field,
-                "must be an RFC 3339 timestamp, e.g. 2027-01-01T00:00:00Z",
-            )
-        })?
-        .to_utc();
-    if parsed > validate::latest_time() {
-        return Err(FieldError::new(field, "must be before the year 10000"));
-    }
-    Ok(DateTime::from_timestamp_millis(parsed.timestamp_millis()).unwrap_or(parsed))
+    validate::time(field, raw.trim())
 }
 
 fn build_key(row: Checked, creator_role: Role, creator_scopes: ScopeSet, now: Timestamp) -> ApiKey {
