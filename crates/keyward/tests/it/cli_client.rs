@@ -589,6 +589,29 @@ async fn verify_uses_a_service_token_and_exits_zero_only_when_valid() {
         .trim()
         .to_owned();
 
+    // A service token stored with a context serves `verify` too.
+    let stored = Cli::new();
+    let token = app.service_token().await;
+    stored
+        .run(&[
+            "context",
+            "add",
+            "svc",
+            "--url",
+            &app.base,
+            "--api-key",
+            &owner.key,
+            "--service-token",
+            &token,
+        ])
+        .await
+        .ok();
+    assert!(stored
+        .run(&["verify", &secret])
+        .await
+        .ok()
+        .contains("VALID"));
+
     let without = cli.run(&["verify", &secret]).await;
     assert_eq!(without.code, 2, "{}", without.stderr);
     assert!(
@@ -597,7 +620,7 @@ async fn verify_uses_a_service_token_and_exits_zero_only_when_valid() {
         without.stderr
     );
 
-    cli.set_env("KEYWARD_SERVICE_TOKEN", &app.service_token().await);
+    cli.set_env("KEYWARD_SERVICE_TOKEN", &token);
     let valid = cli.run(&["verify", &secret, "--scope", "apps:read"]).await;
     assert!(valid.ok().contains("VALID"), "{}", valid.stdout);
     let json = cli.run(&["verify", &secret, "--json"]).await.json();

@@ -467,6 +467,26 @@ fn json_lines_by_plaintext_and_sha256_import_once_and_a_rerun_skips_every_row() 
         schema.contains("imported") && schema.contains("native"),
         "{schema}"
     );
+
+    // An imported key is deleted like any other: gone from listings, and it stops verifying.
+    let zapier_id = listed[0]["id"].as_str().unwrap().to_owned();
+    let (status, _) = call(
+        base,
+        &owner_key,
+        "DELETE",
+        &format!("/workspaces/{ws}/api-keys/{zapier_id}"),
+        None,
+    );
+    assert_eq!(status, 204);
+    assert_eq!(verify(base, &token, zapier, &[])["code"], "MALFORMED");
+    let (_, left) = call(
+        base,
+        &owner_key,
+        "GET",
+        &format!("/workspaces/{ws}/api-keys"),
+        None,
+    );
+    assert_eq!(left.as_array().unwrap().len(), 2);
 }
 
 #[test]
