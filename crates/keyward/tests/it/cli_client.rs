@@ -357,6 +357,12 @@ async fn list_is_a_table_in_80_columns_and_all_follows_the_pages() {
         .await
         .json();
     assert_eq!(revoked, Value::Array(vec![]));
+    let none = cli.run(&["apikey", "list", "--status", "revoked"]).await;
+    assert_eq!(
+        none.ok().trim(),
+        "No API keys match.",
+        "a filter that matches nothing says so"
+    );
 }
 
 #[tokio::test]

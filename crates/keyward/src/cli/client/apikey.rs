@@ -126,6 +126,7 @@ pub async fn run(command: ApikeyCommand, opts: &ClientOpts) -> Outcome {
             all,
             limit,
         } => {
+            let filtered = status.is_some() || search.is_some();
             let mut query = Vec::new();
             if let Some(status) = status {
                 query.push(("status", status));
@@ -140,7 +141,7 @@ pub async fn run(command: ApikeyCommand, opts: &ClientOpts) -> Outcome {
             if opts.json {
                 render::print_json(&Value::Array(keys));
             } else {
-                print_list(&keys);
+                print_list(&keys, filtered);
                 if more {
                     eprintln!("More keys follow: add --all to list every page.");
                 }
@@ -292,7 +293,11 @@ fn expiry(at: Option<String>, within: Option<String>) -> Result<Option<String>, 
     }
 }
 
-fn print_list(keys: &[Value]) {
+fn print_list(keys: &[Value], filtered: bool) {
+    if keys.is_empty() && filtered {
+        println!("No API keys match.");
+        return;
+    }
     if keys.is_empty() {
         println!("No API keys yet. Create one with `keyward apikey create --name NAME`.");
         return;
