@@ -100,6 +100,14 @@ impl Client {
         Ok(Self { api, http, bearer })
     }
 
+    /// The server's base URL, as given (with a trailing `/`).
+    pub fn server(&self) -> String {
+        self.api
+            .join("../../")
+            .map(String::from)
+            .unwrap_or_else(|_| self.api.to_string())
+    }
+
     /// The URL a path resolves to, e.g. for messages.
     pub fn url(&self, path: &str) -> String {
         self.api
@@ -311,6 +319,14 @@ mod tests {
         assert_eq!(
             client("https://example.com/keyward").url("users/current"),
             "https://example.com/keyward/api/v1/users/current"
+        );
+        assert_eq!(
+            client("https://example.com/keyward").server(),
+            "https://example.com/keyward/"
+        );
+        assert_eq!(
+            client("http://127.0.0.1:8787").server(),
+            "http://127.0.0.1:8787/"
         );
     }
 

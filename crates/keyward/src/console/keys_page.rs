@@ -20,6 +20,7 @@ use super::form::{CsrfOnly, Form};
 use super::page::{self, redirect, render, words};
 use super::time::When;
 use super::visitor::{PageResult, Shell, Visitor};
+use crate::http::extract::parse_id;
 use crate::http::AppState;
 
 #[derive(Template)]
@@ -366,10 +367,6 @@ async fn after(
     }
 }
 
-fn key_id(raw: &str) -> Result<Uuid, Error> {
-    Uuid::parse_str(raw).map_err(|_| Error::NotFound)
-}
-
 pub async fn edit(
     State(s): State<AppState>,
     parts: Parts,
@@ -384,7 +381,7 @@ pub async fn edit(
     };
     let result = async {
         s.service
-            .update_key(&p, key_id(&id)?, patch)
+            .update_key(&p, parse_id(&id)?, patch)
             .await
             .map(|_| ())
     }
@@ -412,7 +409,7 @@ pub async fn rotate(
         grace_period_seconds: Some(f.grace),
         expires_at: None,
     };
-    let result = async { s.service.rotate_key(&p, key_id(&id)?, rotation).await }.await;
+    let result = async { s.service.rotate_key(&p, parse_id(&id)?, rotation).await }.await;
     Ok(match result {
         Ok(created) => {
             let secret = NewSecret {
@@ -442,7 +439,7 @@ pub async fn revoke(
     let (v, p) = Visitor::acting(&s, &parts, &f.csrf_token).await?;
     let result = async {
         s.service
-            .revoke_key(&p, key_id(&id)?, None)
+            .revoke_key(&p, parse_id(&id)?, None)
             .await
             .map(|_| ())
     }
@@ -457,6 +454,6 @@ pub async fn delete(
     Form(f): Form<CsrfOnly>,
 ) -> PageResult {
     let (v, p) = Visitor::acting(&s, &parts, &f.csrf_token).await?;
-    let result = async { s.service.delete_key(&p, key_id(&id)?).await }.await;
+    let result = async { s.service.delete_key(&p, parse_id(&id)?).await }.await;
     Ok(after(&s, &parts, &v, &p, result, "key_deleted").await)
 }

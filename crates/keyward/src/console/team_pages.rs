@@ -18,6 +18,7 @@ use super::form::{CsrfOnly, Form};
 use super::page::{redirect, render, status_of, words};
 use super::time::When;
 use super::visitor::{PageResult, Shell, Visitor};
+use crate::http::extract::parse_id;
 use crate::http::AppState;
 
 #[derive(Template)]
@@ -184,10 +185,6 @@ async fn after(
     }
 }
 
-fn id(raw: &str) -> Result<Uuid, Error> {
-    Uuid::parse_str(raw).map_err(|_| Error::NotFound)
-}
-
 #[derive(Deserialize)]
 pub struct InviteForm {
     #[serde(default)]
@@ -241,7 +238,7 @@ pub async fn change_role(
     };
     let result = async {
         s.service
-            .update_member(&p, id(&raw)?, patch)
+            .update_member(&p, parse_id(&raw)?, patch)
             .await
             .map(|_| "member_updated")
     }
@@ -258,7 +255,7 @@ pub async fn remove(
     let (v, p) = Visitor::acting(&s, &parts, &f.csrf_token).await?;
     let result = async {
         s.service
-            .remove_member(&p, id(&raw)?)
+            .remove_member(&p, parse_id(&raw)?)
             .await
             .map(|()| "member_removed")
     }
@@ -275,7 +272,7 @@ pub async fn withdraw(
     let (v, p) = Visitor::acting(&s, &parts, &f.csrf_token).await?;
     let result = async {
         s.service
-            .withdraw_invitation(&p, id(&raw)?)
+            .withdraw_invitation(&p, parse_id(&raw)?)
             .await
             .map(|()| "invitation_withdrawn")
     }

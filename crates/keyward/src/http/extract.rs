@@ -58,7 +58,12 @@ impl<T: DeserializeOwned + Send, S: Send + Sync> FromRequestParts<S> for PathPar
 
 /// Path ids: anything that is not a UUID cannot exist, so it is `404`, like a missing id.
 pub fn path_id(raw: &str) -> Result<Uuid, ApiError> {
-    Uuid::parse_str(raw).map_err(|_| ApiError(Error::NotFound))
+    parse_id(raw).map_err(ApiError)
+}
+
+/// [`path_id`] for callers that answer in their own way, e.g. the console's pages.
+pub fn parse_id(raw: &str) -> Result<Uuid, Error> {
+    Uuid::parse_str(raw).map_err(|_| Error::NotFound)
 }
 
 /// The peer's address; an IPv4 client of a dual-stack listener (`::ffff:a.b.c.d`) is shown

@@ -1,6 +1,6 @@
 //! `keyward whoami`: who the key in use belongs to, and what it may do.
 
-use super::{client, connection, render, ClientOpts, Outcome};
+use super::{client, render, ClientOpts, Outcome};
 
 pub async fn run(opts: &ClientOpts) -> Outcome {
     let api = client(opts)?;
@@ -42,7 +42,7 @@ pub async fn run(opts: &ClientOpts) -> Outcome {
         ("role", render::text(&me, "role")),
         ("key", format!("{}…", render::text(&auth, "key_prefix"))),
         ("scopes", scopes),
-        ("server", connection(opts)?.url),
+        ("server", api.server()),
     ];
     render::print_table(&render::details(&rows));
     Ok(())
