@@ -362,6 +362,24 @@ describe('journey', () => {
       await checkPage(page, 'journey-22-settings');
     });
 
+    await step(ctx, 'the hex64 key format gives new keys 64 hex characters; older keys keep theirs', async () => {
+      const format = page.getByLabel('Key format', { exact: true });
+      assert.equal(await format.inputValue(), 'base62');
+      await format.selectOption('hex64');
+      await checkPage(page, 'journey-22b-settings-hex64');
+      await button(page, 'Save settings').click();
+      await expectNotice(page);
+      assert.equal(await page.getByLabel('Key format', { exact: true }).inputValue(), 'hex64');
+      await nav(page, 'API keys');
+      const hex = await createKey(page, { name: 'hex key', catalog: SCOPES });
+      assert.match(hex, /^kw_[0-9a-f]{64}$/, 'a hex64 key is the prefix and 64 lower-case hex characters');
+      await closeNewSecret(page);
+      await nav(page, 'Settings');
+      await page.getByLabel('Key format', { exact: true }).selectOption('base62');
+      await button(page, 'Save settings').click();
+      await expectNotice(page);
+    });
+
     await step(ctx, 'members list the owner', async () => {
       await nav(page, 'Members');
       await expectMemberRole(page, email, 'Owner');

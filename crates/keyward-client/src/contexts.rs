@@ -331,8 +331,10 @@ mod tests {
 
     #[test]
     fn the_display_prefix_never_shows_the_whole_key() {
-        let minted =
-            key_format::generate(&ok(key_format::KeyPrefix::parse("sk_live_").ok_or("prefix")));
+        let minted = key_format::generate(
+            &ok(key_format::KeyPrefix::parse("sk_live_").ok_or("prefix")),
+            key_format::KeyFormat::Base62,
+        );
         let key = SecretString::new(minted.secret.expose_secret().to_owned());
         assert_eq!(display_prefix(&key), format!("{}…", minted.display_prefix));
         assert_eq!(

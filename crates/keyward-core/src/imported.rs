@@ -123,7 +123,7 @@ mod tests {
         );
         assert_eq!(check_plaintext("legacy-0123456789abcdef"), Ok(()));
         let prefix = key_format::KeyPrefix::parse("kw_").unwrap_or_else(|| panic!("prefix"));
-        let native = key_format::generate(&prefix);
+        let native = key_format::generate(&prefix, key_format::KeyFormat::Base62);
         assert_eq!(
             check_plaintext(native.secret.expose_secret()),
             Err(Unimportable::KeywardKey)

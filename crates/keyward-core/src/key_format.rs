@@ -1,7 +1,9 @@
-//! The key format: `<prefix><32 base62 body><6 base62 CRC32 checksum>`.
+//! The key formats (PRODUCT.md §2): `<prefix><32 base62 body><6 base62 CRC32 checksum>`, or,
+//! for systems that documented hex keys, `<prefix><56 hex body><8 hex CRC32 checksum>`.
 //!
 //! The checksum lets the verifier reject typos and random strings without touching the store
-//! or the cache, so garbage costs a CRC, not a database round trip.
+//! or the cache, so garbage costs a CRC, not a database round trip. The two shapes differ in
+//! length (38 and 64 characters after the prefix), so a presented string parses one way only.
 
 use std::sync::LazyLock;
 
@@ -14,12 +16,91 @@ use crate::secret::SecretString;
 pub const BODY_LEN: usize = 32;
 /// Length of the checksum: CRC32 (< 2^32) always fits in 6 base62 digits (62^6 > 5.6e10).
 pub const CHECKSUM_LEN: usize = 6;
+/// Length of a `hex64` body: 56 lowercase hex characters, 224 bits from the CSPRNG.
+pub const HEX_BODY_LEN: usize = 56;
+/// Length of a `hex64` checksum: the CRC32 as 8 lowercase hex characters, so that body and
+/// checksum together read as the 64 hex characters such systems documented.
+pub const HEX_CHECKSUM_LEN: usize = 8;
 /// Characters of the body shown in the display form (`key_prefix`).
 pub const DISPLAY_BODY_LEN: usize = 8;
 /// The prefix of service tokens. Never change it: tokens already issued carry it.
 pub const SERVICE_TOKEN_PREFIX: &str = "kwsvc_";
 
 const BASE62: &[u8; 62] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+const HEX: &[u8; 16] = b"0123456789abcdef";
+
+/// The shape of a workspace's new keys. Changing it affects new keys only: both shapes parse
+/// whatever the setting is now.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    Default,
+    PartialEq,
+    Eq,
+    serde::Serialize,
+    serde::Deserialize,
+    utoipa::ToSchema,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum KeyFormat {
+    /// 32 base62 characters and a 6-character base62 checksum.
+    #[default]
+    Base62,
+    /// 56 lowercase hex characters and an 8-character hex checksum: 64 hex characters.
+    Hex64,
+}
+
+impl KeyFormat {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            KeyFormat::Base62 => "base62",
+            KeyFormat::Hex64 => "hex64",
+        }
+    }
+
+    pub fn parse(raw: &str) -> Option<Self> {
+        match raw {
+            "base62" => Some(Self::Base62),
+            "hex64" => Some(Self::Hex64),
+            _ => None,
+        }
+    }
+
+    fn alphabet(self) -> &'static [u8] {
+        match self {
+            KeyFormat::Base62 => BASE62,
+            KeyFormat::Hex64 => HEX,
+        }
+    }
+
+    fn body_len(self) -> usize {
+        match self {
+            KeyFormat::Base62 => BODY_LEN,
+            KeyFormat::Hex64 => HEX_BODY_LEN,
+        }
+    }
+
+    fn checksum_len(self) -> usize {
+        match self {
+            KeyFormat::Base62 => CHECKSUM_LEN,
+            KeyFormat::Hex64 => HEX_CHECKSUM_LEN,
+        }
+    }
+
+    /// The format whose body and checksum together are `len` characters long.
+    fn of_len(len: usize) -> Option<Self> {
+        [KeyFormat::Base62, KeyFormat::Hex64]
+            .into_iter()
+            .find(|f| f.body_len() + f.checksum_len() == len)
+    }
+}
+
+impl std::fmt::Display for KeyFormat {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
 
 static PREFIX_RE: LazyLock<Option<Regex>> =
     LazyLock::new(|| Regex::new(r"^[a-z][a-z0-9]{0,15}_([a-z0-9]{1,8}_)?$").ok());
@@ -58,16 +139,18 @@ pub struct MintedKey {
     pub display_prefix: String,
 }
 
-/// Mints a new key under `prefix`, with a body from the operating system's CSPRNG.
-pub fn generate(prefix: &KeyPrefix) -> MintedKey {
+/// Mints a new key under `prefix` in `format`, with a body from the operating system's CSPRNG.
+pub fn generate(prefix: &KeyPrefix, format: KeyFormat) -> MintedKey {
     let mut rng = rand::rngs::OsRng;
-    let body: String = (0..BODY_LEN)
-        .map(|_| BASE62[rng.gen_range(0..BASE62.len())] as char)
+    let alphabet = format.alphabet();
+    let body: String = (0..format.body_len())
+        .map(|_| alphabet[rng.gen_range(0..alphabet.len())] as char)
         .collect();
-    let mut secret = String::with_capacity(prefix.0.len() + BODY_LEN + CHECKSUM_LEN);
+    let mut secret =
+        String::with_capacity(prefix.0.len() + format.body_len() + format.checksum_len());
     secret.push_str(&prefix.0);
     secret.push_str(&body);
-    let checksum = checksum(&secret);
+    let checksum = checksum(format, &secret);
     secret.push_str(&checksum);
     MintedKey {
         display_prefix: format!("{}{}", prefix.0, &body[..DISPLAY_BODY_LEN]),
@@ -75,13 +158,15 @@ pub fn generate(prefix: &KeyPrefix) -> MintedKey {
     }
 }
 
-/// The base62 CRC32 of `prefix + body`, left-padded to 6 characters.
-fn checksum(prefix_and_body: &str) -> String {
+/// The CRC32 of `prefix + body` in the format's alphabet, left-padded to its length.
+fn checksum(format: KeyFormat, prefix_and_body: &str) -> String {
+    let alphabet = format.alphabet();
+    let base = alphabet.len() as u64;
     let mut n = crc32fast::hash(prefix_and_body.as_bytes()) as u64;
-    let mut out = [b'0'; CHECKSUM_LEN];
+    let mut out = vec![alphabet[0]; format.checksum_len()];
     for slot in out.iter_mut().rev() {
-        *slot = BASE62[(n % 62) as usize];
-        n /= 62;
+        *slot = alphabet[(n % base) as usize];
+        n /= base;
     }
     out.iter().map(|&b| b as char).collect()
 }
@@ -100,31 +185,39 @@ pub enum Malformed {
 pub struct ParsedKey<'a> {
     pub prefix: &'a str,
     pub body: &'a str,
+    pub format: KeyFormat,
 }
 
 /// Checks shape and checksum without allocating; no store or cache is consulted.
 pub fn parse(presented: &str) -> Result<ParsedKey<'_>, Malformed> {
-    // The body and checksum are base62, which has no `_`, so the prefix ends at the last `_`.
+    // Body and checksum are base62 or hex, neither of which has `_`, so the prefix ends at
+    // the last `_`.
     let split = presented.rfind('_').ok_or(Malformed::Shape)? + 1;
     let (prefix, rest) = presented.split_at(split);
-    if rest.len() != BODY_LEN + CHECKSUM_LEN || !rest.bytes().all(|b| b.is_ascii_alphanumeric()) {
+    let format = KeyFormat::of_len(rest.len()).ok_or(Malformed::Shape)?;
+    if !rest.bytes().all(|b| format.alphabet().contains(&b)) {
         return Err(Malformed::Shape);
     }
     if prefix.len() > 26 || KeyPrefix::parse(prefix).is_none() {
         return Err(Malformed::Shape);
     }
-    let (body, sum) = rest.split_at(BODY_LEN);
-    let expected = crc32fast::hash(&presented.as_bytes()[..split + BODY_LEN]) as u64;
-    if decode_base62(sum) != Some(expected) {
+    let (body, sum) = rest.split_at(format.body_len());
+    let expected = crc32fast::hash(&presented.as_bytes()[..split + format.body_len()]) as u64;
+    if decode(format, sum) != Some(expected) {
         return Err(Malformed::Checksum);
     }
-    Ok(ParsedKey { prefix, body })
+    Ok(ParsedKey {
+        prefix,
+        body,
+        format,
+    })
 }
 
-fn decode_base62(digits: &str) -> Option<u64> {
+fn decode(format: KeyFormat, digits: &str) -> Option<u64> {
+    let alphabet = format.alphabet();
     digits.bytes().try_fold(0u64, |acc, b| {
-        let d = BASE62.iter().position(|&c| c == b)? as u64;
-        acc.checked_mul(62)?.checked_add(d)
+        let d = alphabet.iter().position(|&c| c == b)? as u64;
+        acc.checked_mul(alphabet.len() as u64)?.checked_add(d)
     })
 }
 
@@ -138,7 +231,7 @@ mod tests {
 
     #[test]
     fn a_generated_key_is_prefix_body_and_checksum() {
-        let key = generate(&prefix("sk_live_"));
+        let key = generate(&prefix("sk_live_"), KeyFormat::Base62);
         let s = key.secret.expose_secret();
         assert!(s.starts_with("sk_live_"));
         assert_eq!(s.len(), "sk_live_".len() + BODY_LEN + CHECKSUM_LEN);
@@ -183,13 +276,18 @@ mod tests {
 
     #[test]
     fn every_single_character_change_fails_the_checksum_or_the_shape() {
-        let key = generate(&prefix("kw_"));
-        let s = key.secret.expose_secret().to_owned();
-        for i in 3..s.len() {
-            let mut bytes = s.clone().into_bytes();
-            bytes[i] = if bytes[i] == b'a' { b'b' } else { b'a' };
-            let changed = String::from_utf8(bytes).unwrap_or_default();
-            assert!(parse(&changed).is_err(), "change at {i} was accepted");
+        for format in [KeyFormat::Base62, KeyFormat::Hex64] {
+            let key = generate(&prefix("kw_"), format);
+            let s = key.secret.expose_secret().to_owned();
+            for i in 3..s.len() {
+                let mut bytes = s.clone().into_bytes();
+                bytes[i] = if bytes[i] == b'a' { b'b' } else { b'a' };
+                let changed = String::from_utf8(bytes).unwrap_or_default();
+                assert!(
+                    parse(&changed).is_err(),
+                    "{format}: change at {i} was accepted"
+                );
+            }
         }
     }
 
@@ -214,10 +312,41 @@ mod tests {
 
     #[test]
     fn the_checksum_is_six_base62_characters_even_for_small_crcs() {
-        assert_eq!(checksum("").len(), CHECKSUM_LEN);
+        assert_eq!(checksum(KeyFormat::Base62, "").len(), CHECKSUM_LEN);
         assert_eq!(
-            decode_base62(&checksum("kw_abc")),
+            decode(KeyFormat::Base62, &checksum(KeyFormat::Base62, "kw_abc")),
             Some(crc32fast::hash(b"kw_abc") as u64)
         );
+    }
+
+    #[test]
+    fn a_hex64_key_is_the_prefix_and_64_lowercase_hex_characters() {
+        let key = generate(&prefix("sd_"), KeyFormat::Hex64);
+        let s = key.secret.expose_secret();
+        let rest = s.strip_prefix("sd_").unwrap_or_else(|| panic!("{s}"));
+        assert_eq!(rest.len(), 64);
+        assert!(
+            rest.bytes().all(|b| b"0123456789abcdef".contains(&b)),
+            "{s}"
+        );
+        let parsed = parse(s).unwrap_or_else(|e| panic!("{e:?}"));
+        assert_eq!(parsed.format, KeyFormat::Hex64);
+        assert_eq!(parsed.body.len(), HEX_BODY_LEN);
+        assert_eq!(key.display_prefix, format!("sd_{}", &rest[..8]));
+        // The checksum is the CRC32 of prefix and body, as 8 hex digits.
+        let crc = crc32fast::hash(&s.as_bytes()[..3 + HEX_BODY_LEN]);
+        assert_eq!(&rest[HEX_BODY_LEN..], format!("{crc:08x}"));
+    }
+
+    #[test]
+    fn hex64_keys_are_lowercase_and_checksummed() {
+        let key = generate(&prefix("sd_"), KeyFormat::Hex64);
+        let s = key.secret.expose_secret();
+        assert_eq!(
+            parse(&s.to_ascii_uppercase().replacen("SD_", "sd_", 1)).err(),
+            Some(Malformed::Shape)
+        );
+        let bad = format!("sd_{}{}", "a".repeat(HEX_BODY_LEN), "00000000");
+        assert_eq!(parse(&bad).err(), Some(Malformed::Checksum));
     }
 }

@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::key_format::KeyPrefix;
+use crate::key_format::{KeyFormat, KeyPrefix};
 use crate::scope::{held_grants, Catalog, ScopeSet, MEMBER_BASE_SCOPES};
 use crate::secret::{CredentialHash, PasswordHash};
 
@@ -39,6 +39,8 @@ pub struct Workspace {
     pub name: String,
     pub plan: String,
     pub key_prefix: KeyPrefix,
+    /// The shape of new keys; keys already issued keep theirs.
+    pub key_format: KeyFormat,
     pub members_can_create_keys: bool,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
@@ -167,6 +169,9 @@ impl KeySource {
 #[derive(Debug, Clone)]
 pub struct ApiKey {
     pub id: Uuid,
+    /// A per-instance sequence number, for wire profiles whose ids are numbers. The store
+    /// assigns it on insert (`0` until then); it never changes and is never reused.
+    pub seq: i64,
     pub workspace_id: Uuid,
     pub name: String,
     /// Display form: the prefix plus the first 8 body characters; for an imported key, what
@@ -359,6 +364,7 @@ mod tests {
         let t = now();
         ApiKey {
             id: new_id(),
+            seq: 0,
             workspace_id: new_id(),
             name: "k".into(),
             key_prefix: "kw_abcdefgh".into(),

@@ -128,6 +128,8 @@ pub trait Store: Send + Sync + 'static {
     async fn imported_keys_exist(&self) -> StoreResult<bool>;
     /// A key of a workspace that is not deleted.
     async fn key(&self, workspace_id: Uuid, id: Uuid) -> StoreResult<Option<ApiKey>>;
+    /// A key of a workspace that is not deleted, by its sequence number.
+    async fn key_by_seq(&self, workspace_id: Uuid, seq: i64) -> StoreResult<Option<ApiKey>>;
     /// A key that is not deleted, in whatever workspace: for the operator's CLI only, which
     /// knows a key id but not always its workspace.
     async fn key_by_id(&self, id: Uuid) -> StoreResult<Option<ApiKey>>;
@@ -191,7 +193,7 @@ pub trait StoreTx: Send {
     /// Writes name, password_hash and email_verified_at; the email and id never change.
     async fn update_user(&mut self, user: &User) -> StoreResult<()>;
     async fn insert_workspace(&mut self, workspace: &Workspace) -> StoreResult<()>;
-    /// Writes name, plan, key_prefix, members_can_create_keys and updated_at.
+    /// Writes name, plan, key_prefix, key_format, members_can_create_keys and updated_at.
     async fn update_workspace(&mut self, workspace: &Workspace) -> StoreResult<()>;
     /// `Conflict` when the user is already a member.
     async fn insert_membership(&mut self, membership: &Membership) -> StoreResult<()>;
@@ -199,10 +201,12 @@ pub trait StoreTx: Send {
     async fn update_membership(&mut self, membership: &Membership) -> StoreResult<()>;
     async fn delete_membership(&mut self, workspace_id: Uuid, user_id: Uuid) -> StoreResult<()>;
 
-    /// `Conflict` when the hash is taken or `rotated_from` already has a successor.
-    async fn insert_key(&mut self, key: &ApiKey) -> StoreResult<()>;
-    /// Inserts many keys at once, for imports; `Conflict` (and nothing inserted by this call
-    /// once the transaction is dropped) when any hash is taken.
+    /// `Conflict` when the hash is taken or `rotated_from` already has a successor. Returns the
+    /// key's sequence number, which the store assigns (the key's own `seq` is ignored).
+    async fn insert_key(&mut self, key: &ApiKey) -> StoreResult<i64>;
+    /// Inserts many keys at once, for imports, each with the next sequence number; `Conflict`
+    /// (and nothing inserted by this call once the transaction is dropped) when any hash is
+    /// taken.
     async fn insert_keys(&mut self, keys: &[ApiKey]) -> StoreResult<()>;
     /// Which of `hashes` a key already has, deleted keys included, as this transaction sees
     /// it: how an import tells a row it has already imported.

@@ -268,6 +268,9 @@ mod tests {
         async fn key(&self, _: Uuid, _: Uuid) -> StoreResult<Option<ApiKey>> {
             nothing()
         }
+        async fn key_by_seq(&self, _: Uuid, _: i64) -> StoreResult<Option<ApiKey>> {
+            nothing()
+        }
         async fn key_by_id(&self, _: Uuid) -> StoreResult<Option<ApiKey>> {
             nothing()
         }
@@ -324,42 +327,48 @@ mod tests {
 
     #[tokio::test]
     async fn a_failing_checksum_or_shape_is_malformed_without_touching_the_store() {
+        for format in [key_format::KeyFormat::Base62, key_format::KeyFormat::Hex64] {
+            checksum_first(format).await;
+        }
+    }
+
+    async fn checksum_first(format: key_format::KeyFormat) {
         let store = Arc::new(CountingStore::default());
         let verifier = Verifier::new(
             store.clone(),
             Pepper::new(b"test pepper bytes".to_vec()),
             Arc::default(),
         );
-        let prefix = key_format::KeyPrefix::parse("kw_").unwrap_or_else(|| panic!("prefix"));
-        let good = key_format::generate(&prefix)
+        let prefix = key_format::KeyPrefix::parse("sd_").unwrap_or_else(|| panic!("prefix"));
+        let good = key_format::generate(&prefix, format)
             .secret
             .expose_secret()
             .to_owned();
         let mut typo = good.clone();
         let last = typo.pop().unwrap_or('a');
         typo.push(if last == 'a' { 'b' } else { 'a' });
-        for presented in [typo.as_str(), "kw_short", "", "not a key at all"] {
+        for presented in [typo.as_str(), "sd_short", "", "not a key at all"] {
             let verdict = verifier
                 .verify(presented, &[])
                 .await
                 .unwrap_or_else(|e| panic!("{e}"));
-            assert_eq!(verdict.code, VerifyCode::Malformed, "{presented}");
+            assert_eq!(verdict.code, VerifyCode::Malformed, "{format}: {presented}");
         }
         assert_eq!(
             store.lookups.load(Ordering::SeqCst),
             0,
-            "malformed strings reached the store"
+            "{format}: malformed strings reached the store"
         );
 
         let verdict = verifier
             .verify(&good, &[])
             .await
             .unwrap_or_else(|e| panic!("{e}"));
-        assert_eq!(verdict.code, VerifyCode::NotFound);
+        assert_eq!(verdict.code, VerifyCode::NotFound, "{format}");
         assert_eq!(
             store.lookups.load(Ordering::SeqCst),
             1,
-            "a well-formed key is looked up once"
+            "{format}: a well-formed key is looked up once"
         );
     }
 
@@ -375,6 +384,7 @@ mod tests {
         KeyLookup {
             key: ApiKey {
                 id: Uuid::now_v7(),
+                seq: 0,
                 workspace_id: Uuid::now_v7(),
                 name: "k".into(),
                 key_prefix: "kw_abcdefgh".into(),
@@ -403,7 +413,7 @@ mod tests {
     async fn a_key_acts_only_while_its_creator_is_a_member_and_under_todays_policy() {
         let pepper = Pepper::new(b"test pepper bytes".to_vec());
         let prefix = key_format::KeyPrefix::parse("kw_").unwrap_or_else(|| panic!("prefix"));
-        let secret = key_format::generate(&prefix)
+        let secret = key_format::generate(&prefix, key_format::KeyFormat::Base62)
             .secret
             .expose_secret()
             .to_owned();
@@ -441,7 +451,7 @@ mod tests {
     /// A native key's secret with its last character changed: the checksum fails.
     fn typo_of_a_native_key() -> String {
         let prefix = key_format::KeyPrefix::parse("kw_").unwrap_or_else(|| panic!("prefix"));
-        let mut typo = key_format::generate(&prefix)
+        let mut typo = key_format::generate(&prefix, key_format::KeyFormat::Base62)
             .secret
             .expose_secret()
             .to_owned();

@@ -102,6 +102,7 @@ pub fn settings(config: &Config) -> Result<Settings, String> {
             )
             },
         )?,
+        default_key_format: config.default_key_format,
         allow_signup: config.allow_signup,
         public_url: config.public_base_url(),
         sessions: SessionPolicy {
@@ -182,7 +183,10 @@ impl Server {
             stop.clone(),
         );
         let imports_watch = spawn_imports_watch(service.clone(), stop.clone());
-        let app = http::router(state).into_make_service_with_connect_info::<SocketAddr>();
+        let profiles = http::compat::Profiles::from_names(&config.compat)
+            .map_err(|problem| format!("invalid configuration: compat {problem}"))?;
+        let app =
+            http::router(state, &profiles).into_make_service_with_connect_info::<SocketAddr>();
         let flush_service = service.clone();
         let task = tokio::spawn(async move {
             let graceful = async move {

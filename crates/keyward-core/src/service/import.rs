@@ -459,6 +459,7 @@ fn time(field: &str, raw: &str) -> Result<Timestamp, FieldError> {
 fn build_key(row: Checked, creator_role: Role, creator_scopes: ScopeSet, now: Timestamp) -> ApiKey {
     ApiKey {
         id: new_id(),
+        seq: 0,
         workspace_id: row.workspace_id,
         name: row.name,
         key_prefix: row.key_prefix,

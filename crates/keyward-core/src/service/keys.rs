@@ -79,9 +79,10 @@ impl Service {
         let (mut tx, workspace) = self.begin_as(p).await?;
         self.check_limits(tx.as_mut(), &workspace, now, false)
             .await?;
-        let minted = key_format::generate(&workspace.key_prefix);
-        let key = ApiKey {
+        let minted = key_format::generate(&workspace.key_prefix, workspace.key_format);
+        let mut key = ApiKey {
             id: new_id(),
+            seq: 0,
             workspace_id: workspace.id,
             name,
             key_prefix: minted.display_prefix,
@@ -101,7 +102,7 @@ impl Service {
             rotated_from: None,
             rotated_to: None,
         };
-        tx.insert_key(&key).await?;
+        key.seq = tx.insert_key(&key).await?;
         tx.insert_audit(&p.audit("api_key.created", ("api_key", key.id), key_details(&key)))
             .await?;
         tx.commit().await?;
@@ -158,6 +159,18 @@ impl Service {
         let key = self
             .store
             .key(p.workspace.id, id)
+            .await?
+            .ok_or(Error::NotFound)?;
+        visible(p, &key)?;
+        Ok(self.with_usage(key))
+    }
+
+    /// [`Service::get_key`] by the key's sequence number, for wire profiles with numeric ids.
+    pub async fn get_key_by_seq(&self, p: &Principal, seq: i64) -> Result<ApiKey> {
+        p.require("api_keys:read")?;
+        let key = self
+            .store
+            .key_by_seq(p.workspace.id, seq)
             .await?
             .ok_or(Error::NotFound)?;
         visible(p, &key)?;

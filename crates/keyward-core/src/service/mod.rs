@@ -41,7 +41,7 @@ pub use workspaces::{PlanChange, WorkspacePatch};
 pub use audit::ACTIONS;
 
 use crate::error::{Error, Result};
-use crate::key_format::KeyPrefix;
+use crate::key_format::{KeyFormat, KeyPrefix};
 use crate::limiter::{Client, WindowLimiter};
 use crate::mail::Mailer;
 use crate::model::ApiKey;
@@ -66,6 +66,8 @@ pub struct Settings {
     pub default_plan: String,
     pub max_keys_per_workspace: u64,
     pub default_key_prefix: KeyPrefix,
+    /// The shape of new workspaces' keys.
+    pub default_key_format: KeyFormat,
     /// Whether anyone may sign up; invitations work either way.
     pub allow_signup: bool,
     /// The externally visible base URL that emailed links start with.

@@ -87,11 +87,12 @@ impl Service {
         self.check_limits(tx.as_mut(), &workspace, now, replacing_active)
             .await?;
 
-        let minted = key_format::generate(&workspace.key_prefix);
+        let minted = key_format::generate(&workspace.key_prefix, workspace.key_format);
         // The successor lives as long as its predecessor did, counted from now.
         let lifetime = old.expires_at.map(|e| e - old.created_at);
-        let new = ApiKey {
+        let mut new = ApiKey {
             id: new_id(),
+            seq: 0,
             key_prefix: minted.display_prefix,
             hash: self.pepper.hash(minted.secret.expose_secret()),
             // Rotating an imported key retires the old system's secret: the successor is a
@@ -117,7 +118,7 @@ impl Service {
         old.rotated_to = Some(new.id);
         old.updated_at = now;
         // The successor first: the old key's `rotated_to` refers to it.
-        tx.insert_key(&new).await.map_err(|e| match e {
+        new.seq = tx.insert_key(&new).await.map_err(|e| match e {
             StoreError::Conflict(_) => Error::Conflict("this key has already been rotated".into()),
             other => other.into(),
         })?;

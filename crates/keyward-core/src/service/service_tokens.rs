@@ -18,7 +18,7 @@ impl Service {
         let name = validate::name("name", name).map_err(|e| Error::Validation(vec![e]))?;
         let prefix = KeyPrefix::parse(SERVICE_TOKEN_PREFIX)
             .ok_or_else(|| Error::Internal("bad token prefix".into()))?;
-        let minted = key_format::generate(&prefix);
+        let minted = key_format::generate(&prefix, key_format::KeyFormat::Base62);
         let token = ServiceToken {
             id: new_id(),
             name,

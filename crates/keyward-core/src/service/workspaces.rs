@@ -5,7 +5,7 @@ use uuid::Uuid;
 
 use super::{Caller, Principal, Service, Via};
 use crate::error::{Error, Result};
-use crate::key_format::KeyPrefix;
+use crate::key_format::{KeyFormat, KeyPrefix};
 use crate::model::{new_id, now, Membership, Role, Workspace};
 use crate::validate::{self, Fields};
 
@@ -13,6 +13,7 @@ use crate::validate::{self, Fields};
 pub struct WorkspacePatch {
     pub name: Option<String>,
     pub key_prefix: Option<String>,
+    pub key_format: Option<String>,
     pub members_can_create_keys: Option<bool>,
 }
 
@@ -84,6 +85,7 @@ impl Service {
             name,
             plan: self.settings.default_plan.clone(),
             key_prefix: self.settings.default_key_prefix.clone(),
+            key_format: self.settings.default_key_format,
             members_can_create_keys: false,
             created_at: now,
             updated_at: now,
@@ -162,6 +164,11 @@ impl Service {
                 )
             }))
         });
+        let format = patch.key_format.as_deref().map(|raw| {
+            f.take(KeyFormat::parse(raw).ok_or_else(|| {
+                crate::error::FieldError::new("key_format", "must be base62 or hex64")
+            }))
+        });
         f.finish()?;
         let (mut tx, mut ws) = self.begin_as(p).await?;
         let mut changed = serde_json::Map::new();
@@ -172,6 +179,10 @@ impl Service {
         if let Some(Some(prefix)) = prefix {
             changed.insert("key_prefix".into(), json!(prefix.as_str()));
             ws.key_prefix = prefix;
+        }
+        if let Some(Some(format)) = format {
+            changed.insert("key_format".into(), json!(format.as_str()));
+            ws.key_format = format;
         }
         if let Some(flag) = patch.members_can_create_keys {
             changed.insert("members_can_create_keys".into(), json!(flag));

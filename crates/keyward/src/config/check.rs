@@ -125,6 +125,9 @@ pub(super) fn values(config: &Config, figment: &Figment) -> Result<(), String> {
                 .into(),
         );
     }
+    if let Err(problem) = crate::http::compat::Profiles::from_names(&config.compat) {
+        refuse("compat", problem);
+    }
     if let Some(url) = &config.smtp_url {
         if let Err(problem) = crate::mail::smtp::check_url(&url.0) {
             refuse("smtp_url", problem);

@@ -10,10 +10,11 @@ use std::path::{Path, PathBuf};
 
 use figment::providers::{Env, Format, Serialized, Toml};
 use figment::Figment;
+use keyward_core::key_format::KeyFormat;
 use serde::{Deserialize, Deserializer, Serialize};
 
 /// Every config key; anything else in the file is reported as unknown.
-pub const KEYS: [&str; 22] = [
+pub const KEYS: [&str; 24] = [
     "listen",
     "data_dir",
     "database_url",
@@ -26,6 +27,7 @@ pub const KEYS: [&str; 22] = [
     "default_plan",
     "max_keys_per_workspace",
     "default_key_prefix",
+    "default_key_format",
     "smtp_url",
     "mail_from",
     "cache_ttl_seconds",
@@ -36,6 +38,7 @@ pub const KEYS: [&str; 22] = [
     "session_idle_minutes",
     "session_max_hours",
     "log_format",
+    "compat",
 ];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -109,6 +112,8 @@ pub struct Config {
     pub default_plan: String,
     pub max_keys_per_workspace: u64,
     pub default_key_prefix: String,
+    /// The shape of new workspaces' keys: `base62` or `hex64` (PRODUCT.md §2).
+    pub default_key_format: KeyFormat,
     /// Outgoing email goes to this relay; without it, to `<data_dir>/outbox/`.
     pub smtp_url: Option<SmtpUrl>,
     /// The From of every message keyward sends: `Name <address>` or an address.
@@ -124,6 +129,9 @@ pub struct Config {
     /// A console session ends this many hours after log-in, however busy.
     pub session_max_hours: u32,
     pub log_format: LogFormat,
+    /// The wire profiles served beside the native API (PRODUCT.md §11), by name.
+    #[serde(deserialize_with = "list_or_commas")]
+    pub compat: Vec<String>,
 }
 
 impl std::fmt::Debug for Config {
@@ -139,6 +147,7 @@ impl std::fmt::Debug for Config {
             .field("max_keys_per_workspace", &self.max_keys_per_workspace)
             .field("smtp_url", &self.smtp_url)
             .field("mail_from", &self.mail_from)
+            .field("compat", &self.compat)
             .finish_non_exhaustive()
     }
 }
@@ -168,6 +177,7 @@ impl Default for Config {
             default_plan: "pro".into(),
             max_keys_per_workspace: 50,
             default_key_prefix: "kw_".into(),
+            default_key_format: KeyFormat::Base62,
             smtp_url: None,
             mail_from: "keyward <keyward@localhost>".into(),
             cache_ttl_seconds: 60,
@@ -178,6 +188,7 @@ impl Default for Config {
             session_idle_minutes: 30,
             session_max_hours: 12,
             log_format: LogFormat::Text,
+            compat: Vec::new(),
         }
     }
 }
@@ -291,7 +302,8 @@ impl Config {
     }
 }
 
-/// `scopes = ["a", "b"]` in TOML, or `KEYWARD_SCOPES=a,b` in the environment.
+/// `scopes = ["a", "b"]` in TOML, or `KEYWARD_SCOPES=a,b` in the environment (the same for
+/// `compat`).
 fn list_or_commas<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
     #[derive(Deserialize)]
     #[serde(untagged)]

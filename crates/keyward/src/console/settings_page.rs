@@ -1,4 +1,5 @@
-//! The Settings page (the workspace's name, key prefix and whether members may create keys),
+//! The Settings page (the workspace's name, key prefix and format, and whether members may
+//! create keys),
 //! the workspace switcher, and creating a workspace.
 
 use askama::Template;
@@ -31,6 +32,7 @@ struct SettingsPage {
 struct WorkspaceForm {
     name: String,
     key_prefix: String,
+    key_format: String,
     members_can_create_keys: bool,
 }
 
@@ -77,6 +79,7 @@ async fn show(
     let form = sent.unwrap_or(WorkspaceForm {
         name: ws.name.clone(),
         key_prefix: ws.key_prefix.as_str().to_owned(),
+        key_format: ws.key_format.as_str().to_owned(),
         members_can_create_keys: ws.members_can_create_keys,
     });
     let page = SettingsPage {
@@ -98,6 +101,9 @@ pub struct SettingsForm {
     name: String,
     #[serde(default)]
     key_prefix: String,
+    /// Absent when the select is disabled (a visitor who may not edit).
+    #[serde(default)]
+    key_format: Option<String>,
     /// A checkbox: present ("on") when ticked, absent otherwise.
     #[serde(default)]
     members_can_create_keys: Option<String>,
@@ -117,6 +123,7 @@ pub async fn save(
     let patch = WorkspacePatch {
         name: Some(f.name.clone()).filter(|n| *n != ws.name),
         key_prefix: Some(f.key_prefix.clone()).filter(|k| k != ws.key_prefix.as_str()),
+        key_format: f.key_format.clone().filter(|k| k != ws.key_format.as_str()),
         members_can_create_keys: Some(policy).filter(|m| *m != ws.members_can_create_keys),
     };
     Ok(match s.service.update_workspace(&p, patch).await {
@@ -127,6 +134,9 @@ pub async fn save(
             let sent = WorkspaceForm {
                 name: f.name,
                 key_prefix: f.key_prefix,
+                key_format: f
+                    .key_format
+                    .unwrap_or_else(|| ws.key_format.as_str().to_owned()),
                 members_can_create_keys: policy,
             };
             show(&s, &parts, &v, shell, Some(sent), status_of(&e)).await

@@ -2,6 +2,7 @@
 //! reject unknown fields, so a typo such as `expires` is an error instead of being ignored.
 
 use chrono::{DateTime, Utc};
+use keyward_core::key_format::KeyFormat;
 use keyward_core::model::{
     ApiKey, AuditActor, AuditEvent, AuditTarget, Invitation, KeySource, KeyStatus, Member, Role,
     User, Workspace,
@@ -13,7 +14,7 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 /// Distinguishes a field set to `null` (`Some(None)`) from a field left out (`None`).
-fn nullable<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
+pub(crate) fn nullable<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
     d: D,
 ) -> Result<Option<Option<T>>, D::Error> {
     Option::<T>::deserialize(d).map(Some)
@@ -151,6 +152,8 @@ pub struct WorkspaceOut {
     pub name: String,
     pub plan: String,
     pub key_prefix: String,
+    /// The shape of new keys: `base62` or `hex64`.
+    pub key_format: KeyFormat,
     pub members_can_create_keys: bool,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
@@ -166,6 +169,7 @@ impl WorkspaceOut {
             name: w.name,
             plan: w.plan,
             key_prefix: w.key_prefix.as_str().to_owned(),
+            key_format: w.key_format,
             members_can_create_keys: w.members_can_create_keys,
             created_at: w.created_at,
             updated_at: w.updated_at,
@@ -185,6 +189,10 @@ pub struct CreateWorkspaceIn {
 pub struct UpdateWorkspaceIn {
     pub name: Option<String>,
     pub key_prefix: Option<String>,
+    /// The shape of new keys: `base62` (the default) or `hex64`, 64 lower-case hex
+    /// characters after the prefix. Keys already issued keep theirs.
+    #[schema(value_type = Option<KeyFormat>)]
+    pub key_format: Option<String>,
     pub members_can_create_keys: Option<bool>,
 }
 

@@ -3,6 +3,7 @@
 
 pub mod access_log;
 pub mod body;
+pub mod compat;
 pub mod dto;
 pub mod error;
 pub mod extract;
@@ -20,6 +21,7 @@ use keyward_core::Service;
 use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
 
+use self::compat::{Profile, Profiles};
 use self::error::ApiError;
 use self::metrics::Metrics;
 use keyward_core::limiter::FailureLimiter;
@@ -34,11 +36,32 @@ pub struct AppState {
 }
 
 /// The API router and the OpenAPI document, both built from the same route declarations so
-/// that the document cannot drift from the code.
-pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
-    OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
-        .merge(routes::keys::router())
-        .merge(routes::keys_alias::router())
+/// that the document cannot drift from the code. A wire profile that is off is neither
+/// routed nor documented.
+pub fn api(profiles: &Profiles) -> (Router<AppState>, utoipa::openapi::OpenApi) {
+    let mut api = OpenApiRouter::with_openapi(openapi::ApiDoc::openapi());
+    if profiles.has(Profile::Signalsmith) {
+        api = api.merge(
+            routes::keys::router()
+                .merge(compat::signalsmith::router())
+                .layer(axum::middleware::from_fn(
+                    compat::signalsmith::workspace_header,
+                )),
+        );
+    } else {
+        api = api
+            .merge(routes::keys::router())
+            .merge(routes::keys::delete_router());
+    }
+    for profile in profiles.iter() {
+        api = match profile {
+            Profile::Smplkit => api.merge(compat::smplkit::router()),
+            Profile::Simpledeploy => api.merge(compat::simpledeploy::router()),
+            Profile::Skillett => api.merge(compat::skillett::router()),
+            Profile::Signalsmith => api,
+        };
+    }
+    api.merge(routes::keys_alias::router())
         .merge(routes::workspaces::router())
         .merge(routes::account::router())
         .merge(routes::auth::router())
@@ -48,8 +71,8 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .split_for_parts()
 }
 
-pub fn router(state: AppState) -> Router {
-    let (api, openapi) = api();
+pub fn router(state: AppState, profiles: &Profiles) -> Router {
+    let (api, openapi) = api(profiles);
     let metrics = state.metrics.clone();
     api.merge(crate::console::router())
         .layer(axum::Extension(Arc::new(openapi)))
@@ -61,6 +84,10 @@ pub fn router(state: AppState) -> Router {
         .layer(tower_http::catch_panic::CatchPanicLayer::custom(|_| {
             ApiError(keyward_core::Error::Internal("handler panicked".into())).into_response()
         }))
+        .layer(axum::middleware::from_fn_with_state(
+            profiles.clone(),
+            compat::errors::reshape,
+        ))
         .layer(axum::middleware::from_fn_with_state(
             metrics,
             metrics::track,

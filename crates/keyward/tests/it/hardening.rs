@@ -89,24 +89,8 @@ async fn deleting_an_active_key_records_its_revocation_but_an_expired_key_is_not
     let active_id = active.body["id"].as_str().unwrap();
     app.delete(&key_path(owner.workspace_id, active_id), &owner.key)
         .await;
-    let events = app
-        .get(
-            &format!(
-                "/api/v1/workspaces/{}/audit-events?target_id={active_id}",
-                owner.workspace_id
-            ),
-            &owner.key,
-        )
-        .await;
-    let actions: Vec<&str> = events
-        .body
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["action"].as_str().unwrap())
-        .collect();
     assert_eq!(
-        actions,
+        app.audit_actions(&owner, active_id).await,
         ["api_key.deleted", "api_key.revoked", "api_key.created"]
     );
 

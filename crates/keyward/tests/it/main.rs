@@ -8,6 +8,7 @@ mod admin_options;
 mod admin_tokens;
 mod admin_users;
 mod cli_client;
+mod compat;
 mod config_errors;
 mod console;
 mod data_dir;

@@ -49,6 +49,18 @@ fn validate(doc: &Value) -> (bool, String) {
     (out.status.success(), printed)
 }
 
+/// The server as it is by default, and with every wire profile on (PRODUCT.md §11): the
+/// document must hold in both, since each profile adds its routes to it.
+async fn every_surface() -> [TestApp; 2] {
+    let all = TestApp::spawn_with(|c| {
+        c.compat = ["smplkit", "simpledeploy", "skillett", "signalsmith"]
+            .map(String::from)
+            .to_vec();
+    })
+    .await;
+    [TestApp::spawn().await, all]
+}
+
 async fn document(app: &TestApp) -> Value {
     let r = app
         .call(Method::GET, "/api/v1/openapi.json", None, None)
@@ -74,72 +86,76 @@ fn documented(op: &Value, status: u16) -> bool {
 
 #[tokio::test]
 async fn the_openapi_document_passes_a_real_openapi_validator() {
-    let app = TestApp::spawn().await;
-    let doc = document(&app).await;
-    let (passed, printed) = validate(&doc);
-    assert!(
-        passed,
-        "openapi-spec-validator refused the document:\n{printed}"
-    );
-}
-
-#[tokio::test]
-async fn the_validator_really_checks_it_refuses_a_document_with_a_duplicate_operation_id() {
-    let app = TestApp::spawn().await;
-    let mut doc = document(&app).await;
-    let ops = operations(&doc);
-    let (method, path, _) = &ops[1];
-    doc["paths"][path][method]["operationId"] = ops[0].2["operationId"].clone();
-    let (passed, printed) = validate(&doc);
-    assert!(!passed, "the validator accepted a duplicate id:\n{printed}");
-}
-
-#[tokio::test]
-async fn every_operation_has_a_unique_id_a_summary_and_a_description() {
-    let app = TestApp::spawn().await;
-    let doc = document(&app).await;
-    let mut ids = std::collections::BTreeSet::new();
-    for (method, path, op) in operations(&doc) {
-        let id = op["operationId"].as_str().unwrap_or_default();
+    for app in every_surface().await {
+        let doc = document(&app).await;
+        let (passed, printed) = validate(&doc);
         assert!(
-            ids.insert(id.to_owned()),
-            "{method} {path}: `{id}` is taken"
-        );
-        for field in ["summary", "description"] {
-            let text = op[field].as_str().unwrap_or_default();
-            assert!(!text.trim().is_empty(), "{method} {path} has no {field}");
-        }
-        let summary = op["summary"].as_str().unwrap_or_default();
-        assert!(
-            !summary.contains('\n'),
-            "{method} {path}: a one-line summary"
+            passed,
+            "openapi-spec-validator refused the document:\n{printed}"
         );
     }
 }
 
 #[tokio::test]
+async fn the_validator_really_checks_it_refuses_a_document_with_a_duplicate_operation_id() {
+    for app in every_surface().await {
+        let mut doc = document(&app).await;
+        let ops = operations(&doc);
+        let (method, path, _) = &ops[1];
+        doc["paths"][path][method]["operationId"] = ops[0].2["operationId"].clone();
+        let (passed, printed) = validate(&doc);
+        assert!(!passed, "the validator accepted a duplicate id:\n{printed}");
+    }
+}
+
+#[tokio::test]
+async fn every_operation_has_a_unique_id_a_summary_and_a_description() {
+    for app in every_surface().await {
+        let doc = document(&app).await;
+        let mut ids = std::collections::BTreeSet::new();
+        for (method, path, op) in operations(&doc) {
+            let id = op["operationId"].as_str().unwrap_or_default();
+            assert!(
+                ids.insert(id.to_owned()),
+                "{method} {path}: `{id}` is taken"
+            );
+            for field in ["summary", "description"] {
+                let text = op[field].as_str().unwrap_or_default();
+                assert!(!text.trim().is_empty(), "{method} {path} has no {field}");
+            }
+            let summary = op["summary"].as_str().unwrap_or_default();
+            assert!(
+                !summary.contains('\n'),
+                "{method} {path}: a one-line summary"
+            );
+        }
+    }
+}
+
+#[tokio::test]
 async fn every_operation_documents_the_errors_its_inputs_can_cause() {
-    let app = TestApp::spawn().await;
-    let doc = document(&app).await;
-    for (method, path, op) in operations(&doc) {
-        let mut expected = vec![];
-        // `[{}]`: no credential needed (the operations endpoints).
-        let authenticated = op["security"] != json!([{}]);
-        if authenticated {
-            expected.extend([401, 403, 429]);
-        }
-        if path.contains('{') {
-            expected.push(404);
-        }
-        if op.get("requestBody").is_some() {
-            expected.extend([400, 413, 415, 422]);
-        }
-        let params = op["parameters"].as_array().cloned().unwrap_or_default();
-        if params.iter().any(|p| p["in"] == "query") {
-            expected.push(400);
-        }
-        for status in expected {
-            assert!(documented(&op, status), "{method} {path} lacks {status}");
+    for app in every_surface().await {
+        let doc = document(&app).await;
+        for (method, path, op) in operations(&doc) {
+            let mut expected = vec![];
+            // `[{}]`: no credential needed (the operations endpoints).
+            let authenticated = op["security"] != json!([{}]);
+            if authenticated {
+                expected.extend([401, 403, 429]);
+            }
+            if path.contains('{') {
+                expected.push(404);
+            }
+            if op.get("requestBody").is_some() {
+                expected.extend([400, 413, 415, 422]);
+            }
+            let params = op["parameters"].as_array().cloned().unwrap_or_default();
+            if params.iter().any(|p| p["in"] == "query") {
+                expected.push(400);
+            }
+            for status in expected {
+                assert!(documented(&op, status), "{method} {path} lacks {status}");
+            }
         }
     }
 }
@@ -154,34 +170,35 @@ fn concrete(path: &str, workspace_id: &str, user_id: &str) -> String {
 
 #[tokio::test]
 async fn every_status_the_server_answers_is_documented_for_that_operation() {
-    let app = TestApp::spawn().await;
-    let doc = document(&app).await;
-    let owner = app.owner().await;
-    let (ws, user) = (owner.workspace_id.to_string(), owner.user.id.to_string());
-    for (method, path, op) in operations(&doc) {
-        let url = app.url(&concrete(&path, &ws, &user));
-        let method = Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
-        let attempts = [
-            app.client.request(method.clone(), &url),
-            app.client
-                .request(method.clone(), &url)
-                .bearer_auth(&owner.key)
-                .json(&json!({})),
-            app.client
-                .request(method.clone(), &url)
-                .bearer_auth(&owner.key)
-                .header("content-type", "text/plain")
-                .body("not json"),
-            app.client
-                .request(method.clone(), format!("{url}?no_such_parameter=1"))
-                .bearer_auth(&owner.key),
-        ];
-        for attempt in attempts {
-            let status = attempt.send().await.unwrap().status().as_u16();
-            assert!(
-                documented(&op, status),
-                "{method} {path} answered {status}, which its documentation does not list"
-            );
+    for app in every_surface().await {
+        let doc = document(&app).await;
+        let owner = app.owner().await;
+        let (ws, user) = (owner.workspace_id.to_string(), owner.user.id.to_string());
+        for (method, path, op) in operations(&doc) {
+            let url = app.url(&concrete(&path, &ws, &user));
+            let method = Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
+            let attempts = [
+                app.client.request(method.clone(), &url),
+                app.client
+                    .request(method.clone(), &url)
+                    .bearer_auth(&owner.key)
+                    .json(&json!({})),
+                app.client
+                    .request(method.clone(), &url)
+                    .bearer_auth(&owner.key)
+                    .header("content-type", "text/plain")
+                    .body("not json"),
+                app.client
+                    .request(method.clone(), format!("{url}?no_such_parameter=1"))
+                    .bearer_auth(&owner.key),
+            ];
+            for attempt in attempts {
+                let status = attempt.send().await.unwrap().status().as_u16();
+                assert!(
+                    documented(&op, status),
+                    "{method} {path} answered {status}, which its documentation does not list"
+                );
+            }
         }
     }
 }
@@ -217,73 +234,74 @@ fn param<'a>(doc: &'a Value, path: &str, name: &str) -> &'a Value {
 
 #[tokio::test]
 async fn statuses_roles_actions_and_error_codes_are_enums_and_limits_are_bounded() {
-    let app = TestApp::spawn().await;
-    let doc = document(&app).await;
-    let schemas = &doc["components"]["schemas"];
-    let keys = "/api/v1/workspaces/{workspace_id}/api-keys";
-    let audit = "/api/v1/workspaces/{workspace_id}/audit-events";
+    for app in every_surface().await {
+        let doc = document(&app).await;
+        let schemas = &doc["components"]["schemas"];
+        let keys = "/api/v1/workspaces/{workspace_id}/api-keys";
+        let audit = "/api/v1/workspaces/{workspace_id}/audit-events";
 
-    let statuses = ["active", "revoked", "expired"];
-    assert_eq!(
-        enum_of(&doc, &schemas["KeyOut"]["properties"]["status"]),
-        statuses
-    );
-    assert_eq!(
-        enum_of(&doc, &param(&doc, keys, "status")["schema"]),
-        statuses
-    );
-
-    let roles = ["owner", "admin", "member"];
-    assert_eq!(
-        enum_of(&doc, &schemas["MemberOut"]["properties"]["role"]),
-        roles
-    );
-    assert_eq!(
-        enum_of(&doc, &schemas["AddMemberIn"]["properties"]["role"]),
-        roles
-    );
-
-    let actions = enum_of(&doc, &schemas["AuditEventOut"]["properties"]["action"]);
-    assert_eq!(actions.len(), 14, "{actions:?}");
-    assert!(actions.contains(&"api_key.rotated".to_owned()));
-    assert_eq!(
-        enum_of(&doc, &param(&doc, audit, "action")["schema"]),
-        actions
-    );
-
-    let codes = enum_of(&doc, &schemas["ErrorDetail"]["properties"]["code"]);
-    for code in [
-        "bad_request",
-        "unauthorized",
-        "forbidden",
-        "insufficient_scope",
-        "email_unverified",
-        "plan_limit_reached",
-        "csrf_failed",
-        "method_not_allowed",
-        "not_found",
-        "key_limit_reached",
-        "conflict",
-        "payload_too_large",
-        "unsupported_media_type",
-        "validation_failed",
-        "rate_limited",
-        "unavailable",
-        "internal",
-    ] {
-        assert!(codes.contains(&code.to_owned()), "{code} not in {codes:?}");
-    }
-
-    for path in [keys, audit, "/api/v1/api-keys"] {
-        let limit = &param(&doc, path, "limit")["schema"];
+        let statuses = ["active", "revoked", "expired"];
         assert_eq!(
-            (limit["minimum"].as_u64(), limit["maximum"].as_u64()),
-            (Some(1), Some(200)),
-            "{path}: {limit}"
+            enum_of(&doc, &schemas["KeyOut"]["properties"]["status"]),
+            statuses
         );
-        assert_eq!(limit["default"], 50, "{path}: {limit}");
+        assert_eq!(
+            enum_of(&doc, &param(&doc, keys, "status")["schema"]),
+            statuses
+        );
+
+        let roles = ["owner", "admin", "member"];
+        assert_eq!(
+            enum_of(&doc, &schemas["MemberOut"]["properties"]["role"]),
+            roles
+        );
+        assert_eq!(
+            enum_of(&doc, &schemas["AddMemberIn"]["properties"]["role"]),
+            roles
+        );
+
+        let actions = enum_of(&doc, &schemas["AuditEventOut"]["properties"]["action"]);
+        assert_eq!(actions.len(), 14, "{actions:?}");
+        assert!(actions.contains(&"api_key.rotated".to_owned()));
+        assert_eq!(
+            enum_of(&doc, &param(&doc, audit, "action")["schema"]),
+            actions
+        );
+
+        let codes = enum_of(&doc, &schemas["ErrorDetail"]["properties"]["code"]);
+        for code in [
+            "bad_request",
+            "unauthorized",
+            "forbidden",
+            "insufficient_scope",
+            "email_unverified",
+            "plan_limit_reached",
+            "csrf_failed",
+            "method_not_allowed",
+            "not_found",
+            "key_limit_reached",
+            "conflict",
+            "payload_too_large",
+            "unsupported_media_type",
+            "validation_failed",
+            "rate_limited",
+            "unavailable",
+            "internal",
+        ] {
+            assert!(codes.contains(&code.to_owned()), "{code} not in {codes:?}");
+        }
+
+        for path in [keys, audit, "/api/v1/api-keys"] {
+            let limit = &param(&doc, path, "limit")["schema"];
+            assert_eq!(
+                (limit["minimum"].as_u64(), limit["maximum"].as_u64()),
+                (Some(1), Some(200)),
+                "{path}: {limit}"
+            );
+            assert_eq!(limit["default"], 50, "{path}: {limit}");
+        }
+        let grace = &schemas["RotateIn"]["properties"]["grace_period_seconds"];
+        assert_eq!(grace["minimum"], 0, "{grace}");
+        assert!(grace["maximum"].is_u64(), "{grace}");
     }
-    let grace = &schemas["RotateIn"]["properties"]["grace_period_seconds"];
-    assert_eq!(grace["minimum"], 0, "{grace}");
-    assert!(grace["maximum"].is_u64(), "{grace}");
 }

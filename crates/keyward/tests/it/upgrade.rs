@@ -96,3 +96,44 @@ async fn migration_0005_makes_every_existing_key_native_and_finds_no_imports() {
     assert!(!store.imported_keys_exist().await.unwrap());
     store.close().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn migration_0006_numbers_existing_keys_in_creation_order_and_keeps_base62() {
+    let tmp = tempfile::tempdir().unwrap();
+    let path = tmp.path().join("keyward.db");
+    let pool = legacy::database_before(&path, 6).await;
+    let (workspace, user) = (Uuid::now_v7(), Uuid::now_v7());
+    sqlx::query(
+        "INSERT INTO workspaces (id, name, plan, key_prefix, created_at, updated_at) \
+         VALUES (?, 'Old', 'pro', 'sd_', 0, 0)",
+    )
+    .bind(workspace.hyphenated().to_string())
+    .execute(&pool)
+    .await
+    .unwrap();
+    let mut old = Vec::new();
+    for _ in 0..3 {
+        old.push(insert_key(&pool, workspace, user, None).await);
+    }
+    pool.close().await;
+
+    let store = SqliteStore::open(&path).await.unwrap();
+    store.migrate().await.unwrap();
+    let ws = store.workspace(workspace).await.unwrap().unwrap();
+    assert_eq!(ws.key_format, keyward_core::key_format::KeyFormat::Base62);
+    for (n, id) in old.iter().enumerate() {
+        let key = store.key_by_id(*id).await.unwrap().unwrap();
+        assert_eq!(key.seq, n as i64 + 1, "keys are numbered oldest first");
+        let by_seq = store.key_by_seq(workspace, key.seq).await.unwrap().unwrap();
+        assert_eq!(by_seq.id, *id);
+    }
+    // A key made after the upgrade continues the sequence.
+    let mut fresh = store.key_by_id(old[0]).await.unwrap().unwrap();
+    fresh.id = Uuid::now_v7();
+    fresh.hash =
+        keyward_core::secret::CredentialHash::from_slice(&rand::random::<[u8; 32]>()).unwrap();
+    let mut tx = store.begin().await.unwrap();
+    assert_eq!(tx.insert_key(&fresh).await.unwrap(), 4);
+    tx.commit().await.unwrap();
+    store.close().await;
+}

@@ -57,7 +57,8 @@ async fn verify_answers_every_code() {
     assert!(malformed.body.get("key").is_none());
 
     let prefix = keyward_core::key_format::KeyPrefix::parse("kw_").unwrap();
-    let stranger = keyward_core::key_format::generate(&prefix);
+    let stranger =
+        keyward_core::key_format::generate(&prefix, keyward_core::key_format::KeyFormat::Base62);
     assert_eq!(
         app.verify_code(&token, stranger.secret.expose_secret(), None)
             .await,

@@ -20,15 +20,22 @@ use crate::http::extract::{
 use crate::http::openapi::{AuthErrors, BadRequest, BodyErrors, Conflict, NotFound};
 use crate::http::AppState;
 
+/// Every key route but `DELETE …/api-keys/{id}`, which [`delete_router`] or the signalsmith
+/// profile (`http::compat::signalsmith`) provides.
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(list, create))
-        .routes(routes!(get, update, update_put, delete))
+        .routes(routes!(get, update, update_put))
         .routes(routes!(revoke))
         .routes(routes!(rotate))
 }
 
-pub(super) async fn in_workspace(
+/// The native `DELETE …/api-keys/{id}`: revoke and soft-delete.
+pub fn delete_router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(delete))
+}
+
+pub(crate) async fn in_workspace(
     state: &AppState,
     auth: Auth,
     workspace_id: &str,
@@ -39,7 +46,7 @@ pub(super) async fn in_workspace(
         .await?)
 }
 
-pub(super) async fn in_current(
+pub(crate) async fn in_current(
     state: &AppState,
     auth: Auth,
     headers: &HeaderMap,

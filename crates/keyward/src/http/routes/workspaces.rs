@@ -85,7 +85,7 @@ async fn get_workspace(
 
 /// Change a workspace's settings.
 ///
-/// The name, the key prefix of new keys, or whether members may create keys (which needs
+/// The name, the key prefix and format of new keys, or whether members may create keys (which needs
 /// `*`). Fields left out stay as they are.
 #[utoipa::path(patch, path = "/api/v1/workspaces/{workspace_id}", tag = "workspaces", operation_id = "update_workspace",
     params(("workspace_id" = uuid::Uuid, Path,)), request_body = UpdateWorkspaceIn,
@@ -100,6 +100,7 @@ async fn update_workspace(
     let patch = WorkspacePatch {
         name: body.name,
         key_prefix: body.key_prefix,
+        key_format: body.key_format,
         members_can_create_keys: body.members_can_create_keys,
     };
     let role = p.role;

@@ -156,13 +156,15 @@ pub(crate) async fn insert_workspace(
 ) -> StoreResult<()> {
     sqlx::query(
         "INSERT INTO workspaces \
-         (id, name, plan, key_prefix, members_can_create_keys, created_at, updated_at) \
-         VALUES (?, ?, ?, ?, ?, ?, ?)",
+         (id, name, plan, key_prefix, key_format, members_can_create_keys, created_at, \
+          updated_at) \
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
     )
     .bind(id(w.id))
     .bind(&w.name)
     .bind(&w.plan)
     .bind(w.key_prefix.as_str())
+    .bind(w.key_format.as_str())
     .bind(i64::from(w.members_can_create_keys))
     .bind(millis(w.created_at))
     .bind(millis(w.updated_at))
@@ -177,12 +179,13 @@ pub(crate) async fn update_workspace(
     w: &Workspace,
 ) -> StoreResult<()> {
     sqlx::query(
-        "UPDATE workspaces SET name = ?, plan = ?, key_prefix = ?, members_can_create_keys = ?, \
-         updated_at = ? WHERE id = ?",
+        "UPDATE workspaces SET name = ?, plan = ?, key_prefix = ?, key_format = ?, \
+         members_can_create_keys = ?, updated_at = ? WHERE id = ?",
     )
     .bind(&w.name)
     .bind(&w.plan)
     .bind(w.key_prefix.as_str())
+    .bind(w.key_format.as_str())
     .bind(i64::from(w.members_can_create_keys))
     .bind(millis(w.updated_at))
     .bind(id(w.id))

@@ -54,15 +54,11 @@ pub(crate) async fn key(
         "SELECT {KEY_COLUMNS} FROM api_keys \
          WHERE workspace_id = ? AND id = ? AND deleted_at IS NULL"
     );
-    sqlx::query(&sql)
-        .bind(id(workspace_id))
-        .bind(id(key_id))
-        .fetch_optional(ex)
-        .await
-        .map_err(map_err)?
-        .as_ref()
-        .map(key_from_row)
-        .transpose()
+    one_key(
+        ex,
+        sqlx::query(&sql).bind(id(workspace_id)).bind(id(key_id)),
+    )
+    .await
 }
 
 pub(crate) async fn key_by_id(
@@ -70,8 +66,15 @@ pub(crate) async fn key_by_id(
     key_id: Uuid,
 ) -> StoreResult<Option<ApiKey>> {
     let sql = format!("SELECT {KEY_COLUMNS} FROM api_keys WHERE id = ? AND deleted_at IS NULL");
-    sqlx::query(&sql)
-        .bind(id(key_id))
+    one_key(ex, sqlx::query(&sql).bind(id(key_id))).await
+}
+
+/// The key a query selecting `KEY_COLUMNS` finds, if any.
+async fn one_key<'q, 'c>(
+    ex: impl SqliteExecutor<'c>,
+    query: sqlx::query::Query<'q, Sqlite, sqlx::sqlite::SqliteArguments<'q>>,
+) -> StoreResult<Option<ApiKey>> {
+    query
         .fetch_optional(ex)
         .await
         .map_err(map_err)?
@@ -190,16 +193,36 @@ pub(crate) async fn unrevoked_keys_of_user(
     rows.iter().map(key_from_row).collect()
 }
 
-/// Rows per multi-row INSERT: 19 bound values each stays far below SQLite's limit on
+/// Rows per multi-row INSERT: 20 bound values each stays far below SQLite's limit on
 /// variables per statement (32,766), and one statement per 500 rows is what lets an import
 /// write 100,000 keys in seconds rather than one round trip per key.
 const ROWS_PER_INSERT: usize = 500;
 
-pub(crate) async fn insert_key(conn: &mut SqliteConnection, key: &ApiKey) -> StoreResult<()> {
+pub(crate) async fn key_by_seq(
+    ex: impl SqliteExecutor<'_>,
+    workspace_id: Uuid,
+    seq: i64,
+) -> StoreResult<Option<ApiKey>> {
+    let sql = format!(
+        "SELECT {KEY_COLUMNS} FROM api_keys \
+         WHERE seq = ? AND workspace_id = ? AND deleted_at IS NULL"
+    );
+    one_key(ex, sqlx::query(&sql).bind(seq).bind(id(workspace_id))).await
+}
+
+/// Inserts one key and returns the sequence number it was given.
+pub(crate) async fn insert_key(conn: &mut SqliteConnection, key: &ApiKey) -> StoreResult<i64> {
     insert_keys(conn, std::slice::from_ref(key)).await
 }
 
-pub(crate) async fn insert_keys(conn: &mut SqliteConnection, keys: &[ApiKey]) -> StoreResult<()> {
+/// Inserts keys numbered from the highest sequence number so far, and returns the last one.
+/// The caller's `BEGIN IMMEDIATE` holds the write lock, so no other writer can take the same
+/// numbers between the probe and the insert; the unique index would refuse it anyway.
+pub(crate) async fn insert_keys(conn: &mut SqliteConnection, keys: &[ApiKey]) -> StoreResult<i64> {
+    let mut seq: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(seq), 0) FROM api_keys")
+        .fetch_one(&mut *conn)
+        .await
+        .map_err(map_err)?;
     for chunk in keys.chunks(ROWS_PER_INSERT) {
         // Encoded first: pushing values cannot fail half-way through the statement.
         let encoded = chunk
@@ -207,6 +230,7 @@ pub(crate) async fn insert_keys(conn: &mut SqliteConnection, keys: &[ApiKey]) ->
             .map(|k| {
                 Ok((
                     k,
+                    next(&mut seq),
                     json(&k.scopes, "scopes")?,
                     json(&k.creator_scopes, "creator scopes")?,
                     json(&k.metadata, "metadata")?,
@@ -214,34 +238,43 @@ pub(crate) async fn insert_keys(conn: &mut SqliteConnection, keys: &[ApiKey]) ->
             })
             .collect::<StoreResult<Vec<_>>>()?;
         let mut sql: QueryBuilder<'_, Sqlite> = QueryBuilder::new(
-            "INSERT INTO api_keys (id, workspace_id, name, key_prefix, hash, source, scopes, \
+            "INSERT INTO api_keys (id, seq, workspace_id, name, key_prefix, hash, source, scopes, \
              creator_role, creator_scopes, created_by, created_at, updated_at, expires_at, \
              last_used_at, revoked_at, deleted_at, metadata, rotated_from, rotated_to) ",
         );
-        sql.push_values(encoded, |mut row, (k, scopes, creator_scopes, metadata)| {
-            row.push_bind(id(k.id))
-                .push_bind(id(k.workspace_id))
-                .push_bind(&k.name)
-                .push_bind(&k.key_prefix)
-                .push_bind(hash(&k.hash))
-                .push_bind(k.source.as_str())
-                .push_bind(scopes)
-                .push_bind(k.creator_role.as_str())
-                .push_bind(creator_scopes)
-                .push_bind(id(k.created_by))
-                .push_bind(millis(k.created_at))
-                .push_bind(millis(k.updated_at))
-                .push_bind(opt_millis(k.expires_at))
-                .push_bind(opt_millis(k.last_used_at))
-                .push_bind(opt_millis(k.revoked_at))
-                .push_bind(opt_millis(k.deleted_at))
-                .push_bind(metadata)
-                .push_bind(opt_id(k.rotated_from))
-                .push_bind(opt_id(k.rotated_to));
-        });
+        sql.push_values(
+            encoded,
+            |mut row, (k, seq, scopes, creator_scopes, metadata)| {
+                row.push_bind(id(k.id))
+                    .push_bind(seq)
+                    .push_bind(id(k.workspace_id))
+                    .push_bind(&k.name)
+                    .push_bind(&k.key_prefix)
+                    .push_bind(hash(&k.hash))
+                    .push_bind(k.source.as_str())
+                    .push_bind(scopes)
+                    .push_bind(k.creator_role.as_str())
+                    .push_bind(creator_scopes)
+                    .push_bind(id(k.created_by))
+                    .push_bind(millis(k.created_at))
+                    .push_bind(millis(k.updated_at))
+                    .push_bind(opt_millis(k.expires_at))
+                    .push_bind(opt_millis(k.last_used_at))
+                    .push_bind(opt_millis(k.revoked_at))
+                    .push_bind(opt_millis(k.deleted_at))
+                    .push_bind(metadata)
+                    .push_bind(opt_id(k.rotated_from))
+                    .push_bind(opt_id(k.rotated_to));
+            },
+        );
         sql.build().execute(&mut *conn).await.map_err(map_err)?;
     }
-    Ok(())
+    Ok(seq)
+}
+
+fn next(seq: &mut i64) -> i64 {
+    *seq += 1;
+    *seq
 }
 
 /// Which of `hashes` are stored, through the unique index, 500 to a statement.

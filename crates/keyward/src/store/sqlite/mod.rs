@@ -251,6 +251,10 @@ impl Store for SqliteStore {
         keys::key(&self.read, workspace_id, id).await
     }
 
+    async fn key_by_seq(&self, workspace_id: Uuid, seq: i64) -> StoreResult<Option<ApiKey>> {
+        keys::key_by_seq(&self.read, workspace_id, seq).await
+    }
+
     async fn key_by_id(&self, id: Uuid) -> StoreResult<Option<ApiKey>> {
         keys::key_by_id(&self.read, id).await
     }

@@ -5,7 +5,7 @@
 //! `KEY_COLUMNS` and maps with `key_from_row`, and the two cannot drift apart.
 
 use chrono::DateTime;
-use keyward_core::key_format::KeyPrefix;
+use keyward_core::key_format::{KeyFormat, KeyPrefix};
 use keyward_core::model::{
     ActorType, ApiKey, AuditActor, AuditEvent, AuditTarget, EmailToken, Invitation, JsonObject,
     KeySource, Member, Membership, Role, ServiceToken, Session, Timestamp, User, Workspace,
@@ -23,10 +23,11 @@ use super::error::map_err;
 pub(crate) const USER_COLUMNS: &str =
     "u.id, u.email, u.name, u.password_hash, u.email_verified_at, u.created_at";
 pub(crate) const WORKSPACE_COLUMNS: &str =
-    "w.id, w.name, w.plan, w.key_prefix, w.members_can_create_keys, w.created_at, w.updated_at";
+    "w.id, w.name, w.plan, w.key_prefix, w.key_format, w.members_can_create_keys, w.created_at, \
+     w.updated_at";
 pub(crate) const MEMBERSHIP_COLUMNS: &str =
     "m.workspace_id, m.user_id, m.role, m.scopes, m.created_at AS m_created_at";
-pub(crate) const KEY_COLUMNS: &str = "id, workspace_id, name, key_prefix, hash, source, \
+pub(crate) const KEY_COLUMNS: &str = "id, seq, workspace_id, name, key_prefix, hash, source, \
      scopes, creator_role, creator_scopes, created_by, created_at, updated_at, expires_at, \
      last_used_at, revoked_at, deleted_at, metadata, rotated_from, rotated_to";
 pub(crate) const AUDIT_COLUMNS: &str = "id, workspace_id, at, actor_type, actor_id, action, \
@@ -147,6 +148,8 @@ pub(crate) fn workspace_from_row(row: &SqliteRow) -> StoreResult<Workspace> {
         plan: get_str(row, "plan")?,
         key_prefix: KeyPrefix::parse(&get_str(row, "key_prefix")?)
             .ok_or_else(|| bad("workspaces.key_prefix"))?,
+        key_format: KeyFormat::parse(&get_str(row, "key_format")?)
+            .ok_or_else(|| bad("workspaces.key_format"))?,
         members_can_create_keys: members_can_create_keys != 0,
         created_at: get_time(row, "created_at")?,
         updated_at: get_time(row, "updated_at")?,
@@ -178,6 +181,10 @@ pub(crate) fn key_from_row(row: &SqliteRow) -> StoreResult<ApiKey> {
         serde_json::from_str(&get_str(row, "metadata")?).map_err(|_| bad("api_keys.metadata"))?;
     Ok(ApiKey {
         id: get_id(row, "id")?,
+        seq: row
+            .try_get::<Option<i64>, _>("seq")
+            .map_err(map_err)?
+            .ok_or_else(|| bad("api_keys.seq"))?,
         workspace_id: get_id(row, "workspace_id")?,
         name: get_str(row, "name")?,
         key_prefix: get_str(row, "key_prefix")?,

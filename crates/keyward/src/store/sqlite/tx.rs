@@ -91,12 +91,12 @@ impl StoreTx for SqliteTx {
         accounts::delete_membership(&mut *self.tx, workspace_id, user_id).await
     }
 
-    async fn insert_key(&mut self, key: &ApiKey) -> StoreResult<()> {
+    async fn insert_key(&mut self, key: &ApiKey) -> StoreResult<i64> {
         keys::insert_key(&mut self.tx, key).await
     }
 
     async fn insert_keys(&mut self, keys: &[ApiKey]) -> StoreResult<()> {
-        keys::insert_keys(&mut self.tx, keys).await
+        keys::insert_keys(&mut self.tx, keys).await.map(|_| ())
     }
 
     async fn existing_key_hashes(

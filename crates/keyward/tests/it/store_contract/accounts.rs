@@ -1,6 +1,6 @@
 //! Users, workspaces and memberships.
 
-use keyward_core::key_format::KeyPrefix;
+use keyward_core::key_format::{KeyFormat, KeyPrefix};
 use keyward_core::model::{now, Role};
 use keyward_core::scope::ScopeSet;
 
@@ -72,6 +72,7 @@ pub async fn workspace_updates_write_every_mutable_field(store: Db) {
     assert_eq!(read.name, "Acme");
     assert_eq!(read.plan, "pro");
     assert_eq!(read.key_prefix.as_str(), "kw_");
+    assert_eq!(read.key_format, KeyFormat::Base62);
     assert!(!read.members_can_create_keys);
     assert_eq!(
         (read.created_at, read.updated_at),
@@ -81,6 +82,7 @@ pub async fn workspace_updates_write_every_mutable_field(store: Db) {
     w.name = "Acme Corp".into();
     w.plan = "free".into();
     w.key_prefix = KeyPrefix::parse("sk_live_").unwrap();
+    w.key_format = KeyFormat::Hex64;
     w.members_can_create_keys = true;
     w.updated_at += ms(1_000);
     let mut tx = store.begin().await.unwrap();
@@ -91,6 +93,7 @@ pub async fn workspace_updates_write_every_mutable_field(store: Db) {
     assert_eq!(read.name, "Acme Corp");
     assert_eq!(read.plan, "free");
     assert_eq!(read.key_prefix.as_str(), "sk_live_");
+    assert_eq!(read.key_format, KeyFormat::Hex64);
     assert!(read.members_can_create_keys);
     assert_eq!(read.updated_at, w.updated_at);
     assert_eq!(read.created_at, w.created_at);

@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use chrono::Duration;
-use keyward_core::key_format::KeyPrefix;
+use keyward_core::key_format::{KeyFormat, KeyPrefix};
 use keyward_core::model::{
     new_id, now, ApiKey, JsonObject, KeySource, Membership, Role, Timestamp, User, Workspace,
 };
@@ -43,6 +43,7 @@ pub fn workspace(name: &str) -> Workspace {
         name: name.to_owned(),
         plan: "pro".into(),
         key_prefix: KeyPrefix::parse("kw_").expect("valid prefix"),
+        key_format: KeyFormat::Base62,
         members_can_create_keys: false,
         created_at: t,
         updated_at: t,
@@ -63,6 +64,7 @@ pub fn membership(workspace_id: Uuid, user_id: Uuid, role: Role) -> Membership {
 pub fn key_at(workspace_id: Uuid, created_by: Uuid, name: &str, created_at: Timestamp) -> ApiKey {
     ApiKey {
         id: new_id(),
+        seq: 0,
         workspace_id,
         name: name.to_owned(),
         key_prefix: "kw_abcdefgh".into(),
@@ -133,7 +135,7 @@ pub fn ids(keys: &[ApiKey]) -> Vec<Uuid> {
     keys.iter().map(|k| k.id).collect()
 }
 
-pub fn assert_conflict(result: Result<(), StoreError>) {
+pub fn assert_conflict<T: std::fmt::Debug>(result: Result<T, StoreError>) {
     match result {
         Err(StoreError::Conflict(_)) => {}
         other => panic!("expected a conflict, got {other:?}"),

@@ -168,6 +168,47 @@ pub async fn keys_of_another_workspace_are_invisible(store: Db) {
     assert_eq!(tx.key_counts(w2.id, now()).await.unwrap().total, 1);
 }
 
+pub async fn each_key_gets_the_next_sequence_number_and_is_found_by_it(store: Db) {
+    let (u, w) = owner_and_workspace(&store).await;
+    let (u2, w2) = owner_and_workspace(&store).await;
+    let (a, b, theirs) = (
+        key(w.id, u.id, "a"),
+        key(w.id, u.id, "b"),
+        key(w2.id, u2.id, "theirs"),
+    );
+    let mut tx = store.begin().await.unwrap();
+    let seq_a = tx.insert_key(&a).await.unwrap();
+    let seq_theirs = tx.insert_key(&theirs).await.unwrap();
+    tx.commit().await.unwrap();
+    let mut tx = store.begin().await.unwrap();
+    tx.insert_keys(&[key(w.id, u.id, "bulk 1"), key(w.id, u.id, "bulk 2")])
+        .await
+        .unwrap();
+    let seq_b = tx.insert_key(&b).await.unwrap();
+    tx.commit().await.unwrap();
+    // One sequence for the whole instance, across workspaces and bulk inserts.
+    assert!(seq_a >= 1, "{seq_a}");
+    assert_eq!(seq_theirs, seq_a + 1);
+    assert_eq!(seq_b, seq_a + 4);
+
+    let found = store.key_by_seq(w.id, seq_a).await.unwrap().unwrap();
+    assert_eq!((found.id, found.seq), (a.id, seq_a));
+    assert_eq!(store.key(w.id, b.id).await.unwrap().unwrap().seq, seq_b);
+    // Another workspace's number is not found, nor is a number no key has.
+    assert!(store.key_by_seq(w.id, seq_theirs).await.unwrap().is_none());
+    assert!(store.key_by_seq(w.id, seq_b + 100).await.unwrap().is_none());
+
+    // A deleted key keeps its number (it is never reused) but is not found by it.
+    let mut gone = store.key(w.id, a.id).await.unwrap().unwrap();
+    gone.deleted_at = Some(now());
+    update_keys(&store, &[gone]).await;
+    assert!(store.key_by_seq(w.id, seq_a).await.unwrap().is_none());
+    let mut tx = store.begin().await.unwrap();
+    let next = tx.insert_key(&key(w.id, u.id, "next")).await.unwrap();
+    tx.commit().await.unwrap();
+    assert_eq!(next, seq_b + 1);
+}
+
 pub async fn deleted_keys_are_not_listed_and_do_not_count(store: Db) {
     let (u, w) = owner_and_workspace(&store).await;
     let kept = key(w.id, u.id, "kept");

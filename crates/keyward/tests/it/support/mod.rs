@@ -10,6 +10,7 @@
 pub mod accounts;
 pub mod binary;
 pub mod cli;
+pub mod doc;
 pub mod eml;
 pub mod legacy;
 pub mod smtp;
@@ -294,6 +295,27 @@ impl TestApp {
         let me = self.get("/api/v1/users/current", secret).await;
         assert_eq!(me.status, StatusCode::OK, "{}", me.text);
         me.body["auth"]["key_id"].as_str().unwrap().to_owned()
+    }
+
+    /// The actions of the audit events about `target_id`, newest first, as the owner reads them.
+    pub async fn audit_actions(&self, owner: &Owner, target_id: &str) -> Vec<String> {
+        let events = self
+            .get(
+                &format!(
+                    "/api/v1/workspaces/{}/audit-events?target_id={target_id}",
+                    owner.workspace_id
+                ),
+                &owner.key,
+            )
+            .await;
+        assert_eq!(events.status, StatusCode::OK, "{}", events.text);
+        events
+            .body
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["action"].as_str().unwrap().to_owned())
+            .collect()
     }
 
     /// Turns `members_can_create_keys` on or off through the owner's full-access key.
