@@ -55,10 +55,15 @@ apt_install() {
     fi
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null
   else
-    echo "error: the browser tests need $*; install them (Debian/Ubuntu: apt-get install $*), then rerun" >&2
+    echo "error: the tests need $*; install them (Debian/Ubuntu: apt-get install $*), then rerun" >&2
     exit 2
   fi
 }
+# The wire-profile tests run each seed doc's curl examples as written, with the real curl.
+if ! command -v curl >/dev/null 2>&1; then
+  echo "==> installing curl (for the wire-profile tests)"
+  apt_install curl
+fi
 CHROMIUM="${CHROMIUM_PATH:-/usr/bin/chromium}"
 if [ ! -x "$CHROMIUM" ]; then
   echo "==> installing chromium (for the browser tests)"

@@ -17,7 +17,10 @@ use super::extract::SESSION_COOKIE;
             Every error is one envelope, `{\"error\": {\"code\", \"message\", \"details\"?, \
             \"request_id\"}}`, and every response carries an `X-Request-Id` header. A path \
             called with a method it does not take answers `405 method_not_allowed`, with an \
-            `Allow` header listing the methods it takes."
+            `Allow` header listing the methods it takes. The wire profiles turned on in \
+            `compat` (tags `compat: …`) serve other products' documented APIs over the same \
+            rules; the smplkit and Skillett ones answer errors in their own shapes, with the \
+            same statuses and codes."
     ),
     modifiers(&SecuritySchemes),
     security(("bearer" = []), ("session" = [])),

@@ -256,3 +256,59 @@ fn keyward_compat_turns_profiles_on_and_an_unknown_name_stops_start_up() {
         .unwrap();
     assert_eq!(r.status(), StatusCode::NOT_FOUND, "smplkit is not on");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn any_application_plus_json_body_is_json_everywhere_and_other_types_are_415() {
+    let app = TestApp::spawn_with(|c| c.compat = vec!["smplkit".into()]).await;
+    let owner = app.owner().await;
+    let native = json!({"name": "typed"}).to_string();
+    let smplkit = json!({"data": {"type": "api_key", "attributes": {"name": "typed"}}}).to_string();
+    let send = |path: String, content_type: &'static str, body: String| {
+        app.client
+            .post(app.url(&path))
+            .bearer_auth(&owner.key)
+            .header("content-type", content_type)
+            .body(body)
+            .send()
+    };
+    for content_type in [
+        "application/json",
+        "application/vnd.api+json",
+        "application/merge-patch+json; charset=utf-8",
+        "Application/JSON",
+    ] {
+        let r = send(keys_path(owner.workspace_id), content_type, native.clone())
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::CREATED, "native, {content_type}");
+        let r = send("/api/v1/api_keys".into(), content_type, smplkit.clone())
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::CREATED, "smplkit, {content_type}");
+    }
+    for content_type in [
+        "text/plain",
+        "application/xml",
+        "text/json",
+        "application/jsonx",
+    ] {
+        let r = send(keys_path(owner.workspace_id), content_type, native.clone())
+            .await
+            .unwrap();
+        assert_eq!(
+            r.status(),
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "{content_type}"
+        );
+        let r = send("/api/v1/api_keys".into(), content_type, smplkit.clone())
+            .await
+            .unwrap();
+        assert_eq!(
+            r.status(),
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "{content_type}"
+        );
+        let body: serde_json::Value = r.json().await.unwrap();
+        assert_eq!(body["errors"][0]["code"], "unsupported_media_type");
+    }
+}
