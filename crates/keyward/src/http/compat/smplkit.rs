@@ -235,9 +235,13 @@ async fn list(
     headers: HeaderMap,
     QueryParams(q): QueryParams<ListQuery>,
 ) -> ApiResult<Response> {
+    let size = q.size.unwrap_or(50);
+    if !(1..=200).contains(&size) {
+        return Err(Error::BadRequest("page[size] must be between 1 and 200".into()).into());
+    }
     let p = in_current(&s, auth, &headers).await?;
     let filter = KeyFilter {
-        limit: Some(q.size.unwrap_or(50)),
+        limit: Some(size),
         cursor: q.cursor,
         ..KeyFilter::default()
     };
@@ -246,7 +250,7 @@ async fn list(
         next: format!(
             "/api/v1/api_keys?{}",
             serde_urlencoded::to_string([
-                ("page[size]", q.size.unwrap_or(50).to_string()),
+                ("page[size]", size.to_string()),
                 ("page[cursor]", cursor)
             ])
             .unwrap_or_default()

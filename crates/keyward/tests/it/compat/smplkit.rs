@@ -360,3 +360,41 @@ async fn a_key_made_through_smplkit_is_the_same_key_on_the_native_api_and_verify
     assert_eq!(got.body["data"]["attributes"]["status"], "REVOKED");
     assert_eq!(app.verify_code(&token, &secret, None).await, "REVOKED");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pages_follow_links_next_until_every_key_is_listed_once() {
+    let app = smplkit().await;
+    let owner = app.owner().await;
+    for n in 0..4 {
+        let name = format!("key {n}");
+        let r = app
+            .post(
+                "/api/v1/api_keys",
+                &owner.key,
+                json!({"data": {"type": "api_key", "attributes": {"name": name}}}),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::CREATED);
+    }
+    let mut seen = Vec::new();
+    let mut next = Some("/api/v1/api_keys?page[size]=2".to_owned());
+    while let Some(path) = next {
+        let page = app.get(&path, &owner.key).await;
+        assert_eq!(page.status, StatusCode::OK, "{}", page.text);
+        let data = page.body["data"].as_array().unwrap();
+        assert!(data.len() <= 2);
+        seen.extend(data.iter().map(|k| k["id"].as_str().unwrap().to_owned()));
+        next = page.body["links"]["next"].as_str().map(str::to_owned);
+    }
+    let unique: std::collections::BTreeSet<_> = seen.iter().collect();
+    assert_eq!(
+        (seen.len(), unique.len()),
+        (5, 5),
+        "the owner's key and four more"
+    );
+
+    let r = app.get("/api/v1/api_keys?page[size]=0", &owner.key).await;
+    assert_error(&r.body, StatusCode::BAD_REQUEST, "bad_request");
+    let r = app.get("/api/v1/api_keys?limit=2", &owner.key).await;
+    assert_error(&r.body, StatusCode::BAD_REQUEST, "bad_request");
+}
