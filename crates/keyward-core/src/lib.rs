@@ -2,6 +2,7 @@
 //! verification hot path, and the service layer that the HTTP API, the console and the CLI
 //! all call.
 
+pub mod cache;
 pub mod error;
 pub mod imported;
 pub mod key_format;

@@ -75,6 +75,17 @@ pub struct KeyLookup {
     pub members_can_create_keys: bool,
 }
 
+/// One entry of the key-change log: a key whose hash is `hash` was written, or, with no
+/// hash, something that decides what every key may do changed (a workspace's policy or
+/// plan, a membership). Every backend writes it in the same transaction as the change,
+/// whichever process makes it, so each node's verification cache can follow.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct KeyChange {
+    /// Increasing, never reused.
+    pub id: i64,
+    pub hash: Option<CredentialHash>,
+}
+
 /// Keys of a workspace that count toward its limits (deleted keys never count).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct KeyCounts {
@@ -167,6 +178,13 @@ pub trait Store: Send + Sync + 'static {
 
     /// The recorded fingerprint of the pepper the stored hashes were made with, if any.
     async fn pepper_fingerprint(&self) -> StoreResult<Option<CredentialHash>>;
+
+    /// The id of the newest key-change log entry, or 0 when there is none.
+    async fn latest_key_change(&self) -> StoreResult<i64>;
+    /// Key-change log entries after `after`, oldest first, at most `limit`.
+    async fn key_changes_since(&self, after: i64, limit: u32) -> StoreResult<Vec<KeyChange>>;
+    /// Drops key-change log entries older than `before`; returns how many.
+    async fn prune_key_changes(&self, before: Timestamp) -> StoreResult<u64>;
 }
 
 /// One write transaction. Dropping it without [`StoreTx::commit`] rolls it back.

@@ -1,24 +1,27 @@
 //! The verification hot path, top to bottom in one place:
-//! parse → checksum → HMAC → store → status, expiry and scopes → record use.
+//! parse → checksum → HMAC → cache → store on a miss → status, expiry and scopes → record use.
 //!
 //! It serves `POST /api/v1/keys/verify` and the Bearer authentication of the management API.
-//! Every step before the store lookup is pure CPU: a malformed string or a failed checksum
-//! never reaches the database. The lookup is by the peppered hash, through a unique index.
+//! Every step before the lookup is pure CPU: a malformed string or a failed checksum never
+//! reaches the cache or the database. The lookup is by the peppered hash: in the cache
+//! (`cache.rs`), and on a miss through the store's unique index. Every write reaches the
+//! cache through the store's key-change log (`catch_up`) before it is acknowledged.
 //!
 //! Imported keys (PRODUCT.md §2) are the one exception: a string that is not a keyward key
 //! may be an old system's key, looked up by its SHA-256, but only while at least one
 //! imported key exists. With no imports, the rule above holds without exception.
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::cache::{CachePolicy, Cached, Found, KeyCache};
 use crate::error::Result;
 use crate::imported;
 use crate::key_format;
 use crate::model::{now, ApiKey, KeySource, KeyStatus};
 use crate::scope::ScopeSet;
-use crate::secret::{Pepper, Sha256Digest};
+use crate::secret::{CredentialHash, Pepper, Sha256Digest};
 use crate::store::Store;
 use crate::usage::UsageLog;
 
@@ -64,7 +67,8 @@ impl VerifyCode {
 #[derive(Debug)]
 pub struct Verdict {
     pub code: VerifyCode,
-    pub key: Option<ApiKey>,
+    /// Shared with the cache: a hit clones a reference, not the key.
+    pub key: Option<Arc<ApiKey>>,
     /// The required scopes the key does not hold, in the order they were asked for.
     pub missing_scopes: Vec<String>,
     /// The workspace policy the key was judged under, for [`Verdict::scopes`].
@@ -98,16 +102,96 @@ pub struct Verifier {
     /// Whether any imported key exists; see [`IMPORTS_REFRESH`]. False until the first
     /// refresh: a server loads it before it listens.
     imports_exist: Arc<AtomicBool>,
+    cache: Arc<KeyCache>,
+    /// The newest key-change log entry this node has applied to its cache.
+    seen_change: Arc<AtomicI64>,
 }
 
+/// How many key-change log entries one read applies at most.
+const CHANGES_PER_READ: u32 = 1000;
+
 impl Verifier {
-    pub fn new(store: Arc<dyn Store>, pepper: Pepper, usage: Arc<UsageLog>) -> Self {
+    pub fn new(
+        store: Arc<dyn Store>,
+        pepper: Pepper,
+        usage: Arc<UsageLog>,
+        cache: CachePolicy,
+    ) -> Self {
         Self {
             store,
             pepper,
             usage,
             imports_exist: Arc::default(),
+            cache: Arc::new(KeyCache::new(cache)),
+            seen_change: Arc::default(),
         }
+    }
+
+    pub fn cache(&self) -> &KeyCache {
+        &self.cache
+    }
+
+    /// Starts following the key-change log from its newest entry: what came before is
+    /// already in the database this node reads on a miss. A server calls it before it listens.
+    pub async fn follow_changes(&self) -> Result<()> {
+        let latest = self.store.latest_key_change().await?;
+        self.seen_change.fetch_max(latest, Ordering::AcqRel);
+        Ok(())
+    }
+
+    /// Applies every key-change log entry this node has not seen to its cache: each written
+    /// key is forgotten, and an entry without a hash forgets everything. A gap before the
+    /// first unseen entry means entries were pruned before this node read them, so it
+    /// forgets everything too. Changes made by other processes (the admin CLI, other nodes
+    /// over one database) reach the cache this way, by the server's poll.
+    pub async fn catch_up(&self) -> Result<()> {
+        loop {
+            let after = self.seen_change.load(Ordering::Acquire);
+            let changes = self
+                .store
+                .key_changes_since(after, CHANGES_PER_READ)
+                .await?;
+            let Some(last) = changes.last().map(|c| c.id) else {
+                return Ok(());
+            };
+            if after > 0 && changes.first().is_some_and(|c| c.id > after + 1) {
+                self.cache.forget_all();
+            }
+            for change in &changes {
+                match &change.hash {
+                    Some(hash) => self.cache.forget(hash),
+                    None => self.cache.forget_all(),
+                }
+            }
+            self.seen_change.fetch_max(last, Ordering::AcqRel);
+            if changes.len() < CHANGES_PER_READ as usize {
+                return Ok(());
+            }
+        }
+    }
+
+    /// [`Verifier::catch_up`] after a write this node made: the write is committed, so a
+    /// failure to read the log must not fail it; forgetting everything is always safe.
+    pub async fn catch_up_or_flush(&self) {
+        if let Err(e) = self.catch_up().await {
+            tracing::warn!(error = %e, "cannot read the key-change log; flushing the verification cache");
+            self.cache.forget_all();
+        }
+    }
+
+    /// The cache, then the store on a miss, for one hash.
+    async fn lookup(&self, hash: &CredentialHash) -> Result<Option<Found>> {
+        match self.cache.get(hash) {
+            Cached::Found(found) => return Ok(Some(found)),
+            Cached::Missing => return Ok(None),
+            Cached::Unknown => {}
+        }
+        let epoch = self.cache.epoch();
+        let lookup = self.store.key_by_hash(hash).await?;
+        Ok(match self.cache.put(epoch, *hash, lookup) {
+            Cached::Found(found) => Some(found),
+            _ => None,
+        })
     }
 
     /// Asks the store whether imported keys exist and remembers the answer; returns it.
@@ -141,9 +225,10 @@ impl Verifier {
             Err(_) => return Ok(Verdict::refused(VerifyCode::Malformed)),
         };
 
-        // 4. One indexed lookup. Deleted keys answer exactly like keys that never existed;
-        //    the constant-time recheck keeps the decision independent of the index compare.
-        let found = match self.store.key_by_hash(&hash).await? {
+        // 4. The cache, or on a miss one indexed lookup. Deleted keys answer exactly like
+        //    keys that never existed; the constant-time recheck keeps the decision independent
+        //    of the index compare.
+        let found = match self.lookup(&hash).await? {
             Some(found)
                 if found.key.deleted_at.is_none()
                     && found.key.source == source
@@ -159,6 +244,8 @@ impl Verifier {
             _ => return Ok(Verdict::refused(VerifyCode::NotFound)),
         };
         let (key, policy) = (found.key, found.members_can_create_keys);
+        // Expiry is checked against the clock on every hit: an entry never outlives its key's
+        // expires_at, and this holds even if it did.
 
         // 5. Status, in the documented order, then scopes under today's workspace policy.
         //    A key acts only while its creator is a member: removal revokes the creator's keys
@@ -323,6 +410,19 @@ mod tests {
         async fn pepper_fingerprint(&self) -> StoreResult<Option<CredentialHash>> {
             nothing()
         }
+        async fn latest_key_change(&self) -> StoreResult<i64> {
+            Ok(0)
+        }
+        async fn key_changes_since(
+            &self,
+            _: i64,
+            _: u32,
+        ) -> StoreResult<Vec<crate::store::KeyChange>> {
+            Ok(vec![])
+        }
+        async fn prune_key_changes(&self, _: Timestamp) -> StoreResult<u64> {
+            Ok(0)
+        }
     }
 
     #[tokio::test]
@@ -338,6 +438,7 @@ mod tests {
             store.clone(),
             Pepper::new(b"test pepper bytes".to_vec()),
             Arc::default(),
+            CachePolicy::default(),
         );
         let prefix = key_format::KeyPrefix::parse("sd_").unwrap_or_else(|| panic!("prefix"));
         let good = key_format::generate(&prefix, format)
@@ -423,7 +524,12 @@ mod tests {
                 known: Some(member_key(&pepper, &secret, creator_is_member, policy)),
                 ..CountingStore::default()
             });
-            let verifier = Verifier::new(store, pepper.clone(), Arc::default());
+            let verifier = Verifier::new(
+                store,
+                pepper.clone(),
+                Arc::default(),
+                CachePolicy::default(),
+            );
             let (secret, required) = (secret.clone(), write.clone());
             async move {
                 verifier
@@ -482,6 +588,7 @@ mod tests {
             store.clone(),
             Pepper::new(b"test pepper bytes".to_vec()),
             Arc::default(),
+            CachePolicy::default(),
         );
         assert!(!verifier
             .refresh_imports()
@@ -510,7 +617,12 @@ mod tests {
             imports: true,
             ..CountingStore::default()
         });
-        let verifier = Verifier::new(store.clone(), pepper, Arc::default());
+        let verifier = Verifier::new(
+            store.clone(),
+            pepper,
+            Arc::default(),
+            CachePolicy::default(),
+        );
         // Before the first refresh the verifier knows of no imports, and asks nothing.
         let before = verifier
             .verify(legacy, &[])
@@ -564,7 +676,7 @@ mod tests {
             imports: true,
             ..CountingStore::default()
         });
-        let verifier = Verifier::new(store, pepper, Arc::default());
+        let verifier = Verifier::new(store, pepper, Arc::default(), CachePolicy::default());
         verifier
             .refresh_imports()
             .await

@@ -103,6 +103,10 @@ pub fn settings(config: &Config) -> Result<Settings, String> {
             },
         )?,
         default_key_format: config.default_key_format,
+        cache: keyward_core::cache::CachePolicy {
+            max_entries: config.cache_max_entries,
+            ttl: std::time::Duration::from_secs(config.cache_ttl_seconds),
+        },
         allow_signup: config.allow_signup,
         public_url: config.public_base_url(),
         sessions: SessionPolicy {
@@ -158,10 +162,16 @@ impl Server {
     /// Binds `config.listen` (port 0 picks a free port) and serves in the background.
     pub async fn start(config: &Config) -> Result<Server, String> {
         let service = open_service(config, OpenMode::CreateIfMissing).await?;
-        // Before listening, so imported keys verify from the first request.
+        // Before listening, so imported keys verify from the first request, and the cache
+        // follows every write committed from then on.
         service
             .verifier()
             .refresh_imports()
+            .await
+            .map_err(|e| format!("cannot read the database: {e}"))?;
+        service
+            .verifier()
+            .follow_changes()
             .await
             .map_err(|e| format!("cannot read the database: {e}"))?;
         let listener = TcpListener::bind(&config.listen)
@@ -183,6 +193,7 @@ impl Server {
             stop.clone(),
         );
         let imports_watch = spawn_imports_watch(service.clone(), stop.clone());
+        let changes_watch = spawn_changes_watch(service.clone(), stop.clone());
         let profiles = http::compat::Profiles::from_names(&config.compat)
             .map_err(|problem| format!("invalid configuration: compat {problem}"))?;
         let app =
@@ -200,6 +211,7 @@ impl Server {
             }
             let _ = flusher.await;
             let _ = imports_watch.await;
+            let _ = changes_watch.await;
             // Pending uses are written before the process exits, so none is lost.
             match flush_service
                 .usage()
@@ -254,6 +266,40 @@ fn spawn_usage_flusher(
                     metrics.last_used_writes.inc_by(n as u64);
                 }
                 Err(e) => tracing::warn!(error = %e, "last_used_at flush failed; will retry"),
+            }
+        }
+    })
+}
+
+/// How often a server reads the key-change log for writes made by other processes: well
+/// inside the 1 s within which PRODUCT.md §6 wants every node to honour a change.
+const CHANGES_POLL: std::time::Duration = std::time::Duration::from_millis(250);
+/// How long key-change log entries are kept. A server that falls further behind than this
+/// (a stalled process) finds a gap and flushes its whole cache.
+const CHANGES_KEPT: chrono::TimeDelta = chrono::TimeDelta::minutes(10);
+
+/// Applies writes made by other processes (the admin CLI, an import) to this server's
+/// verification cache, from the store's key-change log, and prunes the log once a minute.
+fn spawn_changes_watch(
+    service: Service,
+    mut stop: watch::Receiver<bool>,
+) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(CHANGES_POLL);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut last_prune = std::time::Instant::now();
+        loop {
+            tokio::select! {
+                _ = tick.tick() => {}
+                _ = stop.wait_for(|stopped| *stopped) => return,
+            }
+            service.verifier().catch_up_or_flush().await;
+            if last_prune.elapsed() >= std::time::Duration::from_secs(60) {
+                last_prune = std::time::Instant::now();
+                let before = keyward_core::model::now() - CHANGES_KEPT;
+                if let Err(e) = service.store().prune_key_changes(before).await {
+                    tracing::warn!(error = %e, "could not prune the key-change log; will retry");
+                }
             }
         }
     })

@@ -110,7 +110,7 @@ impl Service {
             ),
             None => None,
         };
-        tx.commit().await?;
+        self.commit(tx).await?;
         Ok((user, workspace))
     }
 
@@ -149,7 +149,7 @@ impl Service {
             .ok_or(Error::Unauthorized { token_sent: true })?;
         Ok(Caller {
             user,
-            via: Via::ApiKey(Box::new(key)),
+            via: Via::ApiKey(key),
             meta,
         })
     }

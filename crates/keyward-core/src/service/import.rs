@@ -373,7 +373,7 @@ impl Importer {
         }
         tx.insert_keys(&keys).await?;
         tx.insert_audits(&events).await?;
-        tx.commit().await?;
+        self.service.commit(tx).await?;
         Ok(results)
     }
 }

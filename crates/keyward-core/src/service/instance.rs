@@ -40,7 +40,7 @@ impl Service {
         }
         match tx.insert_pepper_fingerprint(&mine, now()).await {
             Ok(()) => {
-                tx.commit().await?;
+                self.commit(tx).await?;
                 Ok(PepperCheck::Recorded)
             }
             // A node starting at the same moment recorded its own first: compare with that.

@@ -136,7 +136,7 @@ impl Service {
             details,
         ))
         .await?;
-        tx.commit().await?;
+        self.commit(tx).await?;
         Ok(())
     }
 
@@ -176,7 +176,7 @@ impl Service {
             user.email_verified_at = Some(now());
             tx.update_user(&user).await?;
         }
-        tx.commit().await?;
+        self.commit(tx).await?;
         Ok(ws)
     }
 

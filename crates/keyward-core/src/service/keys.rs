@@ -105,7 +105,7 @@ impl Service {
         key.seq = tx.insert_key(&key).await?;
         tx.insert_audit(&p.audit("api_key.created", ("api_key", key.id), key_details(&key)))
             .await?;
-        tx.commit().await?;
+        self.commit(tx).await?;
         Ok(CreatedKey {
             key,
             secret: minted.secret,
@@ -234,7 +234,7 @@ impl Service {
         details["changed"] = json!(changed);
         tx.insert_audit(&p.audit("api_key.updated", ("api_key", key.id), details))
             .await?;
-        tx.commit().await?;
+        self.commit(tx).await?;
         Ok(self.with_usage(key))
     }
 
@@ -263,7 +263,7 @@ impl Service {
             details["reason"] = json!(reason);
             tx.insert_audit(&p.audit("api_key.revoked", ("api_key", key.id), details))
                 .await?;
-            tx.commit().await?;
+            self.commit(tx).await?;
         }
         Ok(self.with_usage(key))
     }
@@ -293,7 +293,7 @@ impl Service {
         }
         tx.insert_audit(&p.audit("api_key.deleted", ("api_key", key.id), key_details(&key)))
             .await?;
-        tx.commit().await?;
+        self.commit(tx).await?;
         Ok(())
     }
 

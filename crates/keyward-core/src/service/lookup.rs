@@ -74,7 +74,7 @@ impl Service {
             tx.insert_audit(&operator.audit("api_key.revoked", ("api_key", key.id), details))
                 .await?;
         }
-        tx.commit().await?;
+        self.commit(tx).await?;
         Ok(self.with_usage(key))
     }
 }

@@ -55,7 +55,7 @@ impl Service {
             let (invitation, link) = self
                 .insert_invitation(p, tx.as_mut(), email, role, scopes)
                 .await?;
-            tx.commit().await?;
+            self.commit(tx).await?;
             self.send_invitation(p, &invitation, link).await;
             return Ok(Added::Invited(invitation));
         };
@@ -75,7 +75,7 @@ impl Service {
         let details = json!({"email": user.email, "role": role, "scopes": membership.scopes.as_ref().map(ScopeSet::as_strings)});
         tx.insert_audit(&p.audit("member.added", ("user", user.id), details))
             .await?;
-        tx.commit().await?;
+        self.commit(tx).await?;
         Ok(Added::Member(Member { membership, user }))
     }
 
@@ -123,7 +123,7 @@ impl Service {
             json!({"role": m.role, "scopes": m.scopes.as_ref().map(ScopeSet::as_strings)});
         tx.insert_audit(&p.audit("member.updated", ("user", user_id), details))
             .await?;
-        tx.commit().await?;
+        self.commit(tx).await?;
         let user = self
             .store
             .user_by_id(user_id)
@@ -166,7 +166,7 @@ impl Service {
         let details = json!({"role": m.role, "revoked_keys": revoked});
         tx.insert_audit(&p.audit("member.removed", ("user", user_id), details))
             .await?;
-        tx.commit().await?;
+        self.commit(tx).await?;
         Ok(())
     }
 

@@ -68,6 +68,8 @@ pub struct Settings {
     pub default_key_prefix: KeyPrefix,
     /// The shape of new workspaces' keys.
     pub default_key_format: KeyFormat,
+    /// The verification cache's bounds.
+    pub cache: crate::cache::CachePolicy,
     /// Whether anyone may sign up; invitations work either way.
     pub allow_signup: bool,
     /// The externally visible base URL that emailed links start with.
@@ -128,7 +130,7 @@ impl Service {
         mailer: Arc<dyn Mailer>,
     ) -> Self {
         let usage = Arc::new(UsageLog::default());
-        let verifier = Verifier::new(store.clone(), pepper.clone(), usage.clone());
+        let verifier = Verifier::new(store.clone(), pepper.clone(), usage.clone(), settings.cache);
         let login_limits = Arc::new(LoginLimits {
             by_account: WindowLimiter::new(settings.login_failures_per_minute),
             by_client: WindowLimiter::new(settings.login_failures_per_minute),
@@ -156,6 +158,16 @@ impl Service {
 
     pub fn verifier(&self) -> &Verifier {
         &self.verifier
+    }
+
+    /// Commits a write, then brings this node's verification cache up to date with every
+    /// write committed so far, this one included, before the caller acknowledges it: the
+    /// next verification on this node sees the change. Every write goes through here, so no
+    /// write path can forget to invalidate; the store's change log says what changed.
+    pub(crate) async fn commit(&self, tx: Box<dyn crate::store::StoreTx>) -> Result<()> {
+        tx.commit().await?;
+        self.verifier.catch_up_or_flush().await;
+        Ok(())
     }
 
     pub fn usage(&self) -> &Arc<UsageLog> {

@@ -63,7 +63,7 @@ impl Service {
             tx.insert_audit(&actor.audit(ws.id, "user.email_verified", ("user", user.id), details))
                 .await?;
         }
-        tx.commit().await?;
+        self.commit(tx).await?;
         Ok((user, true))
     }
 }

@@ -25,7 +25,7 @@ pub struct RequestMeta {
 /// How the caller authenticated.
 #[derive(Debug, Clone)]
 pub enum Via {
-    ApiKey(Box<ApiKey>),
+    ApiKey(std::sync::Arc<ApiKey>),
     Session(Session),
     /// The operator's server-side CLI: skips role and email checks, never data rules.
     System,

@@ -130,7 +130,7 @@ impl Service {
         created["rotated_from"] = json!(old.id);
         tx.insert_audit(&p.audit("api_key.created", ("api_key", new.id), created))
             .await?;
-        tx.commit().await?;
+        self.commit(tx).await?;
         Ok(CreatedKey {
             key: new,
             secret: minted.secret,

@@ -38,7 +38,7 @@ impl Service {
             )),
             other => other.into(),
         })?;
-        tx.commit().await?;
+        self.commit(tx).await?;
         Ok((token, minted.secret))
     }
 
@@ -75,7 +75,7 @@ impl Service {
         token.revoked_at = Some(now());
         let mut tx = self.store.begin().await?;
         tx.update_service_token(&token).await?;
-        tx.commit().await?;
+        self.commit(tx).await?;
         tracing::info!(token_id = %token.id, "revoked a service token");
         Ok((token, true))
     }

@@ -87,7 +87,7 @@ impl Service {
         };
         let mut tx = self.store.begin().await?;
         tx.insert_session(&session).await?;
-        tx.commit().await?;
+        self.commit(tx).await?;
         Ok((token, csrf))
     }
 
@@ -126,7 +126,7 @@ impl Service {
         if now - session.last_seen_at > limits.idle || now - session.created_at > limits.max {
             let mut tx = self.store.begin().await?;
             tx.delete_session(session.id).await?;
-            tx.commit().await?;
+            self.commit(tx).await?;
             return Err(unauthorized);
         }
         if state_changing {
@@ -159,7 +159,7 @@ impl Service {
         };
         let mut tx = self.store.begin().await?;
         tx.delete_session(session.id).await?;
-        tx.commit().await?;
+        self.commit(tx).await?;
         Ok(())
     }
 }

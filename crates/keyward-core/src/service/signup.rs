@@ -92,7 +92,7 @@ impl Service {
                 Some(link)
             }
         };
-        tx.commit().await?;
+        self.commit(tx).await?;
         if let Some(link) = link {
             self.resend_limit.record(&user.email);
             self.send_verify_email(&user, link).await;
@@ -146,7 +146,7 @@ impl Service {
                 .await?;
             }
         }
-        tx.commit().await?;
+        self.commit(tx).await?;
         Ok(user)
     }
 
@@ -168,7 +168,7 @@ impl Service {
         let (token, link) = self.new_verify_link(user.id);
         let mut tx = self.store.begin().await?;
         tx.insert_email_token(&token).await?;
-        tx.commit().await?;
+        self.commit(tx).await?;
         self.send_verify_email(&user, link).await;
         Ok(())
     }

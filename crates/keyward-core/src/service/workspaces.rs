@@ -66,7 +66,7 @@ impl Service {
         let ws = self
             .insert_workspace(tx.as_mut(), caller, name, caller.user.id, Role::Owner)
             .await?;
-        tx.commit().await?;
+        self.commit(tx).await?;
         Ok(ws)
     }
 
@@ -196,7 +196,7 @@ impl Service {
             json!({ "changed": changed }),
         ))
         .await?;
-        tx.commit().await?;
+        self.commit(tx).await?;
         Ok(ws)
     }
 
@@ -226,7 +226,7 @@ impl Service {
             .await?;
         // Counted like the plan check counts them, inside the same transaction.
         let active_keys = tx.key_counts(ws.id, now()).await?.active;
-        tx.commit().await?;
+        self.commit(tx).await?;
         let max_active_keys = self
             .settings
             .plans

@@ -14,7 +14,7 @@ use keyward_core::key_format::KeyFormat;
 use serde::{Deserialize, Deserializer, Serialize};
 
 /// Every config key; anything else in the file is reported as unknown.
-pub const KEYS: [&str; 24] = [
+pub const KEYS: [&str; 25] = [
     "listen",
     "data_dir",
     "database_url",
@@ -31,6 +31,7 @@ pub const KEYS: [&str; 24] = [
     "smtp_url",
     "mail_from",
     "cache_ttl_seconds",
+    "cache_max_entries",
     "stale_grace_seconds",
     "last_used_flush_seconds",
     "auth_failures_per_minute",
@@ -119,6 +120,8 @@ pub struct Config {
     /// The From of every message keyward sends: `Name <address>` or an address.
     pub mail_from: String,
     pub cache_ttl_seconds: u64,
+    /// At most this many keys in the verification cache.
+    pub cache_max_entries: u64,
     pub stale_grace_seconds: u64,
     pub last_used_flush_seconds: u64,
     pub auth_failures_per_minute: u32,
@@ -181,6 +184,7 @@ impl Default for Config {
             smtp_url: None,
             mail_from: "keyward <keyward@localhost>".into(),
             cache_ttl_seconds: 60,
+            cache_max_entries: 1_000_000,
             stale_grace_seconds: 30,
             last_used_flush_seconds: 60,
             auth_failures_per_minute: 100,

@@ -417,16 +417,16 @@ pub struct VerifiedKey {
 
 impl VerifiedKey {
     /// `scopes` is what the key holds now (`Verdict::scopes`), not its stored list.
-    pub fn new(k: ApiKey, scopes: ScopeSet) -> Self {
+    pub fn new(k: &ApiKey, scopes: ScopeSet) -> Self {
         Self {
             scopes: scopes.as_strings(),
             id: k.id,
             workspace_id: k.workspace_id,
-            name: k.name,
-            key_prefix: k.key_prefix,
+            name: k.name.clone(),
+            key_prefix: k.key_prefix.clone(),
             expires_at: k.expires_at,
             created_by: k.created_by,
-            metadata: k.metadata,
+            metadata: k.metadata.clone(),
         }
     }
 }

@@ -1,5 +1,6 @@
 //! Prometheus metrics, written as OpenMetrics text: requests by method, route and status, a
-//! latency histogram, verifications by code, and `last_used_at` batch writes. Each server has
+//! latency histogram, verifications by code, `last_used_at` batch writes, and the
+//! verification cache's hits, misses, evictions and entries. Each server has
 //! its own registry, so servers in one process (as in tests) never mix their counts.
 //!
 //! Every label takes its value from a fixed set: a series lives for the life of the process,
@@ -16,6 +17,7 @@ use axum::response::Response;
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
 use prometheus_client::registry::Registry;
 
@@ -42,6 +44,10 @@ pub struct Metrics {
     pub latency: Family<RouteLabels, Histogram>,
     pub verifications: Family<CodeLabels, Counter>,
     pub last_used_writes: Counter,
+    cache_hits: Counter,
+    cache_misses: Counter,
+    cache_evictions: Counter,
+    cache_entries: Gauge,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -80,13 +86,54 @@ impl Metrics {
             "Keys and service tokens written by last_used_at batches",
             last_used_writes.clone(),
         );
+        let (cache_hits, cache_misses, cache_evictions) =
+            (Counter::default(), Counter::default(), Counter::default());
+        let cache_entries = Gauge::default();
+        registry.register(
+            "cache_hits",
+            "Verification cache lookups answered from the cache (found or known missing)",
+            cache_hits.clone(),
+        );
+        registry.register(
+            "cache_misses",
+            "Verification cache lookups that went to the database",
+            cache_misses.clone(),
+        );
+        registry.register(
+            "cache_evictions",
+            "Verification cache entries pushed out by its size bound",
+            cache_evictions.clone(),
+        );
+        registry.register(
+            "cache_entries",
+            "Keys in the verification cache",
+            cache_entries.clone(),
+        );
         Self {
             registry,
             requests,
             latency,
             verifications,
             last_used_writes,
+            cache_hits,
+            cache_misses,
+            cache_evictions,
+            cache_entries,
         }
+    }
+
+    /// Brings the cache series up to `stats`, read at scrape time: the cache keeps its own
+    /// counters (atomics on the hot path), and these follow them.
+    pub fn observe_cache(&self, stats: keyward_core::cache::CacheStats) {
+        for (counter, now) in [
+            (&self.cache_hits, stats.hits),
+            (&self.cache_misses, stats.misses),
+            (&self.cache_evictions, stats.evictions),
+        ] {
+            counter.inc_by(now.saturating_sub(counter.get()));
+        }
+        self.cache_entries
+            .set(i64::try_from(stats.entries).unwrap_or(i64::MAX));
     }
 
     /// The content type of what [`Metrics::render`] writes: prometheus-client's text

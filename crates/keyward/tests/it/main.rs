@@ -7,6 +7,7 @@ mod accounts;
 mod admin_options;
 mod admin_tokens;
 mod admin_users;
+mod cache;
 mod cli_client;
 mod compat;
 mod config_errors;

@@ -58,11 +58,15 @@ async fn readyz(State(s): State<AppState>) -> Response {
 /// Metrics.
 ///
 /// Requests by method, route template and status, latency histograms, verifications by
-/// code and `last_used_at` writes, as OpenMetrics text. Every label has a bounded set of
+/// code, `last_used_at` writes, and the verification cache's hits, misses, evictions and
+/// entries, as OpenMetrics text. Every label has a bounded set of
 /// values.
 #[utoipa::path(get, path = "/metrics", tag = "operations", operation_id = "metrics", security(()),
     responses((status = 200, body = String, content_type = "application/openmetrics-text; version=1.0.0; charset=utf-8")))]
 async fn metrics(State(s): State<AppState>) -> Response {
+    let cache = s.service.verifier().cache();
+    cache.settle();
+    s.metrics.observe_cache(cache.stats());
     (
         [(header::CONTENT_TYPE, Metrics::CONTENT_TYPE)],
         s.metrics.render(),

@@ -78,7 +78,10 @@ async fn verify(
     Ok(Json(VerifyOut {
         valid: verdict.code == VerifyCode::Valid,
         code: verdict.code,
-        key: verdict.key.zip(scopes).map(|(k, s)| VerifiedKey::new(k, s)),
+        key: verdict
+            .key
+            .zip(scopes)
+            .map(|(k, s)| VerifiedKey::new(&k, s)),
         missing_scopes,
     }))
 }

@@ -9,6 +9,7 @@
 
 mod accounts;
 mod audit;
+mod changes;
 mod credentials;
 mod error;
 mod instance;
@@ -28,7 +29,7 @@ use keyward_core::model::{
 };
 use keyward_core::secret::CredentialHash;
 use keyward_core::store::{
-    AuditQuery, Cursor, KeyLookup, KeyQuery, Store, StoreError, StoreResult, StoreTx,
+    AuditQuery, Cursor, KeyChange, KeyLookup, KeyQuery, Store, StoreError, StoreResult, StoreTx,
 };
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
@@ -328,5 +329,17 @@ impl Store for SqliteStore {
 
     async fn pepper_fingerprint(&self) -> StoreResult<Option<CredentialHash>> {
         instance::pepper_fingerprint(&self.read).await
+    }
+
+    async fn latest_key_change(&self) -> StoreResult<i64> {
+        changes::latest_key_change(&self.read).await
+    }
+
+    async fn key_changes_since(&self, after: i64, limit: u32) -> StoreResult<Vec<KeyChange>> {
+        changes::key_changes_since(&self.read, after, limit).await
+    }
+
+    async fn prune_key_changes(&self, before: Timestamp) -> StoreResult<u64> {
+        changes::prune_key_changes(&self.write, before).await
     }
 }

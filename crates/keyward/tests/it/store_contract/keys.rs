@@ -424,3 +424,39 @@ pub async fn record_key_use_never_moves_last_used_at_backwards(store: Db) {
     assert_eq!(read.last_used_at, Some(t + ms(9)));
     assert_eq!(read.updated_at, a.updated_at, "use is not an edit");
 }
+
+pub async fn key_writes_and_policy_changes_land_in_the_change_log_but_uses_do_not(store: Db) {
+    let (u, mut w) = owner_and_workspace(&store).await;
+    let start = store.latest_key_change().await.unwrap();
+    let mut k = key(w.id, u.id, "logged");
+    insert_keys(&store, std::slice::from_ref(&k)).await;
+    k.revoked_at = Some(now());
+    update_keys(&store, std::slice::from_ref(&k)).await;
+    // A use moves last_used_at only: nothing a verification answers with changes.
+    store.record_key_use(&[(k.id, now())]).await.unwrap();
+    w.members_can_create_keys = true;
+    let mut tx = store.begin().await.unwrap();
+    tx.update_workspace(&w).await.unwrap();
+    tx.commit().await.unwrap();
+
+    let changes = store.key_changes_since(start, 100).await.unwrap();
+    let hashes: Vec<_> = changes.iter().map(|c| c.hash).collect();
+    assert_eq!(hashes, [Some(k.hash), Some(k.hash), None]);
+    assert!(changes.windows(2).all(|p| p[0].id < p[1].id));
+    assert_eq!(store.latest_key_change().await.unwrap(), changes[2].id);
+    assert_eq!(
+        store.key_changes_since(changes[0].id, 1).await.unwrap(),
+        [changes[1]]
+    );
+
+    // Pruning drops old entries; ids keep increasing after it.
+    assert_eq!(store.prune_key_changes(now() + ms(1_000)).await.unwrap(), 3);
+    assert!(store
+        .key_changes_since(start, 100)
+        .await
+        .unwrap()
+        .is_empty());
+    insert_keys(&store, &[key(w.id, u.id, "after")]).await;
+    let after = store.key_changes_since(start, 100).await.unwrap();
+    assert!(after[0].id > changes[2].id);
+}

@@ -1,0 +1,341 @@
+//! The verification cache: what a lookup by hash found, keyed by the peppered HMAC of the
+//! secret (never the secret), bounded in entries, each entry living no longer than the TTL
+//! and never past its key's own `expires_at`.
+//!
+//! Beside it, a small negative cache of hashes that found nothing. Why a negative cache, and
+//! not only per-IP limits: the checksum is a public CRC, so anyone can mint strings that pass
+//! it, and no per-string cache stops an attacker who mints a fresh one per request. That case
+//! is bounded elsewhere: Bearer authentication by the per-IP failure limit (429), and the
+//! verify API by its callers, which are the operator's own services holding a service token.
+//! What the negative cache absorbs is the common case a limit would punish: one client
+//! retrying the same unknown or deleted key in a loop, which then costs a lookup per TTL
+//! instead of one per request. It is small (entries are 32-byte keys), short-lived, and
+//! cleared of a hash the moment a key with that hash is written, so it cannot hide a key.
+//!
+//! Staleness is closed by an epoch. A miss notes the epoch before it reads the store, and its
+//! answer is kept only if no invalidation happened meanwhile; every invalidation bumps the
+//! epoch first. A lookup racing a revocation therefore never re-inserts the old row.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use moka::notification::RemovalCause;
+use moka::sync::Cache;
+
+use crate::model::ApiKey;
+use crate::secret::CredentialHash;
+use crate::store::KeyLookup;
+
+/// How long a hash that found nothing is remembered, at most.
+const NEGATIVE_TTL: Duration = Duration::from_secs(5);
+/// How many such hashes are remembered, at most.
+const NEGATIVE_ENTRIES: u64 = 100_000;
+
+/// The cache's bounds, from config (`cache_max_entries`, `cache_ttl_seconds`).
+#[derive(Debug, Clone, Copy)]
+pub struct CachePolicy {
+    pub max_entries: u64,
+    pub ttl: Duration,
+}
+
+impl Default for CachePolicy {
+    fn default() -> Self {
+        Self {
+            max_entries: 1_000_000,
+            ttl: Duration::from_secs(60),
+        }
+    }
+}
+
+/// A key as the store found it, with the two workspace facts that decide what it may do.
+/// Cloning it is one reference count: a hit allocates nothing.
+#[derive(Clone)]
+pub struct Found {
+    pub key: Arc<ApiKey>,
+    pub creator_is_member: bool,
+    pub members_can_create_keys: bool,
+    /// How long this entry may live: the TTL, cut short by the key's expiry.
+    lifetime: Duration,
+}
+
+impl Found {
+    fn new(lookup: KeyLookup, ttl: Duration) -> Self {
+        let lifetime = match lookup.key.expires_at {
+            Some(at) => (at - crate::model::now())
+                .to_std()
+                .unwrap_or_default()
+                .min(ttl),
+            None => ttl,
+        };
+        Found {
+            key: Arc::new(lookup.key),
+            creator_is_member: lookup.creator_is_member,
+            members_can_create_keys: lookup.members_can_create_keys,
+            lifetime,
+        }
+    }
+}
+
+/// What the cache knows about a hash.
+pub enum Cached {
+    Found(Found),
+    /// Looked up recently, and nothing had it.
+    Missing,
+    /// Not cached: ask the store.
+    Unknown,
+}
+
+/// Each entry's own lifetime, set when it is inserted.
+struct Lifetime;
+
+impl moka::Expiry<CredentialHash, Found> for Lifetime {
+    fn expire_after_create(
+        &self,
+        _key: &CredentialHash,
+        value: &Found,
+        _created_at: Instant,
+    ) -> Option<Duration> {
+        Some(value.lifetime)
+    }
+}
+
+/// Counters for `/metrics`.
+#[derive(Debug, Default)]
+pub struct CacheCounters {
+    pub hits: AtomicU64,
+    pub misses: AtomicU64,
+    /// Entries pushed out by the size bound (not expiries or invalidations).
+    pub evictions: AtomicU64,
+}
+
+/// A snapshot of the counters and the number of entries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CacheStats {
+    pub hits: u64,
+    pub misses: u64,
+    pub evictions: u64,
+    pub entries: u64,
+}
+
+pub struct KeyCache {
+    found: Cache<CredentialHash, Found>,
+    missing: Cache<CredentialHash, ()>,
+    epoch: AtomicU64,
+    counters: Arc<CacheCounters>,
+    ttl: Duration,
+}
+
+impl KeyCache {
+    pub fn new(policy: CachePolicy) -> Self {
+        let counters = Arc::new(CacheCounters::default());
+        let evicted = counters.clone();
+        let found = Cache::builder()
+            .max_capacity(policy.max_entries)
+            .expire_after(Lifetime)
+            .eviction_listener(move |_, _, cause| {
+                if cause == RemovalCause::Size {
+                    evicted.evictions.fetch_add(1, Ordering::Relaxed);
+                }
+            })
+            .build();
+        let missing = Cache::builder()
+            .max_capacity(NEGATIVE_ENTRIES)
+            .time_to_live(NEGATIVE_TTL.min(policy.ttl))
+            .build();
+        Self {
+            found,
+            missing,
+            epoch: AtomicU64::new(0),
+            counters,
+            ttl: policy.ttl,
+        }
+    }
+
+    /// What is cached for `hash`, counting a hit or a miss.
+    pub fn get(&self, hash: &CredentialHash) -> Cached {
+        if let Some(found) = self.found.get(hash) {
+            self.counters.hits.fetch_add(1, Ordering::Relaxed);
+            return Cached::Found(found);
+        }
+        if self.missing.contains_key(hash) {
+            self.counters.hits.fetch_add(1, Ordering::Relaxed);
+            return Cached::Missing;
+        }
+        self.counters.misses.fetch_add(1, Ordering::Relaxed);
+        Cached::Unknown
+    }
+
+    /// The epoch to note before reading the store on a miss.
+    pub fn epoch(&self) -> u64 {
+        self.epoch.load(Ordering::Acquire)
+    }
+
+    /// Keeps what the store answered for `hash`, unless something was invalidated since
+    /// `epoch` was read: then that answer may be older than the invalidation, and is dropped.
+    /// Returns the entry to use for this request either way.
+    pub fn put(&self, epoch: u64, hash: CredentialHash, lookup: Option<KeyLookup>) -> Cached {
+        let answer = match lookup {
+            Some(l) => Cached::Found(Found::new(l, self.ttl)),
+            None => Cached::Missing,
+        };
+        if self.epoch() != epoch {
+            return answer;
+        }
+        match &answer {
+            Cached::Found(found) => self.found.insert(hash, found.clone()),
+            _ => self.missing.insert(hash, ()),
+        }
+        // An invalidation between the check above and the insert bumped the epoch before it
+        // removed anything; seeing that now, take back what was just inserted.
+        if self.epoch() != epoch {
+            self.found.invalidate(&hash);
+            self.missing.invalidate(&hash);
+        }
+        answer
+    }
+
+    /// Forgets one key, found or missing: it was written.
+    pub fn forget(&self, hash: &CredentialHash) {
+        self.epoch.fetch_add(1, Ordering::AcqRel);
+        self.found.invalidate(hash);
+        self.missing.invalidate(hash);
+    }
+
+    /// Forgets everything: something that decides what every key may do changed (a
+    /// workspace's policy, a membership), or this node may have missed changes.
+    pub fn forget_all(&self) {
+        self.epoch.fetch_add(1, Ordering::AcqRel);
+        self.found.invalidate_all();
+        self.missing.invalidate_all();
+    }
+
+    pub fn stats(&self) -> CacheStats {
+        CacheStats {
+            hits: self.counters.hits.load(Ordering::Relaxed),
+            misses: self.counters.misses.load(Ordering::Relaxed),
+            evictions: self.counters.evictions.load(Ordering::Relaxed),
+            entries: self.found.entry_count(),
+        }
+    }
+
+    /// Applies pending evictions and expiries now, so that `stats().entries` is exact: for
+    /// tests and the metrics scrape, never the hot path.
+    pub fn settle(&self) {
+        self.found.run_pending_tasks();
+        self.missing.run_pending_tasks();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{new_id, now, KeySource, Role};
+    use crate::scope::ScopeSet;
+
+    fn lookup(expires_in_ms: Option<i64>) -> KeyLookup {
+        let t = now();
+        KeyLookup {
+            key: ApiKey {
+                id: new_id(),
+                seq: 1,
+                workspace_id: new_id(),
+                name: "k".into(),
+                key_prefix: "kw_abcdefgh".into(),
+                hash: CredentialHash::from_bytes(rand::random()),
+                source: KeySource::Native,
+                scopes: ScopeSet::full(),
+                creator_role: Role::Owner,
+                creator_scopes: ScopeSet::full(),
+                created_by: new_id(),
+                created_at: t,
+                updated_at: t,
+                expires_at: expires_in_ms.map(|ms| t + chrono::TimeDelta::milliseconds(ms)),
+                last_used_at: None,
+                revoked_at: None,
+                deleted_at: None,
+                metadata: Default::default(),
+                rotated_from: None,
+                rotated_to: None,
+            },
+            creator_is_member: true,
+            members_can_create_keys: false,
+        }
+    }
+
+    fn cache() -> KeyCache {
+        KeyCache::new(CachePolicy {
+            max_entries: 100,
+            ttl: Duration::from_secs(60),
+        })
+    }
+
+    #[test]
+    fn a_found_key_is_a_hit_until_it_is_forgotten() {
+        let cache = cache();
+        let l = lookup(None);
+        let hash = l.key.hash;
+        assert!(matches!(cache.get(&hash), Cached::Unknown));
+        cache.put(cache.epoch(), hash, Some(l));
+        assert!(matches!(cache.get(&hash), Cached::Found(_)));
+        cache.forget(&hash);
+        assert!(matches!(cache.get(&hash), Cached::Unknown));
+        let stats = cache.stats();
+        assert_eq!((stats.hits, stats.misses), (1, 2));
+    }
+
+    #[test]
+    fn an_answer_read_before_an_invalidation_is_not_kept() {
+        let cache = cache();
+        let l = lookup(None);
+        let hash = l.key.hash;
+        let epoch = cache.epoch();
+        // A revocation commits and invalidates while this miss was reading the old row.
+        cache.forget(&hash);
+        assert!(matches!(cache.put(epoch, hash, Some(l)), Cached::Found(_)));
+        assert!(
+            matches!(cache.get(&hash), Cached::Unknown),
+            "the stale row was kept"
+        );
+    }
+
+    #[test]
+    fn a_missing_hash_is_remembered_until_a_key_with_it_is_written() {
+        let cache = cache();
+        let hash = CredentialHash::from_bytes(rand::random());
+        cache.put(cache.epoch(), hash, None);
+        assert!(matches!(cache.get(&hash), Cached::Missing));
+        cache.forget(&hash);
+        assert!(matches!(cache.get(&hash), Cached::Unknown));
+    }
+
+    #[test]
+    fn no_entry_outlives_its_keys_expiry() {
+        let cache = cache();
+        let l = lookup(Some(50));
+        let hash = l.key.hash;
+        cache.put(cache.epoch(), hash, Some(l));
+        assert!(matches!(cache.get(&hash), Cached::Found(_)));
+        std::thread::sleep(Duration::from_millis(120));
+        assert!(matches!(cache.get(&hash), Cached::Unknown));
+    }
+
+    #[test]
+    fn forget_all_empties_both_caches_and_the_size_bound_evicts() {
+        let cache = cache();
+        let mut hashes = Vec::new();
+        for _ in 0..300 {
+            let l = lookup(None);
+            hashes.push(l.key.hash);
+            cache.put(cache.epoch(), l.key.hash, Some(l));
+        }
+        cache.settle();
+        let stats = cache.stats();
+        assert!(stats.entries <= 100, "{stats:?}");
+        assert!(stats.evictions > 0, "{stats:?}");
+        cache.forget_all();
+        assert!(hashes
+            .iter()
+            .all(|h| matches!(cache.get(h), Cached::Unknown)));
+    }
+}
