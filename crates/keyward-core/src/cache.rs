@@ -124,6 +124,8 @@ pub struct KeyCache {
     epoch: AtomicU64,
     counters: Arc<CacheCounters>,
     ttl: Duration,
+    /// False with no room or no lifetime: every lookup then goes to the store.
+    enabled: bool,
 }
 
 impl KeyCache {
@@ -149,6 +151,7 @@ impl KeyCache {
             epoch: AtomicU64::new(0),
             counters,
             ttl: policy.ttl,
+            enabled: policy.max_entries > 0 && !policy.ttl.is_zero(),
         }
     }
 
@@ -179,7 +182,7 @@ impl KeyCache {
             Some(l) => Cached::Found(Found::new(l, self.ttl)),
             None => Cached::Missing,
         };
-        if self.epoch() != epoch {
+        if !self.enabled || self.epoch() != epoch {
             return answer;
         }
         match &answer {

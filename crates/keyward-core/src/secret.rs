@@ -36,21 +36,27 @@ impl std::fmt::Display for SecretString {
 
 /// The server-side key for every credential hash. Keys are hashed with HMAC under it rather
 /// than plain SHA-256, so a stolen database alone cannot be used to test guesses offline.
+///
+/// It holds the HMAC already keyed: keying hashes the pepper into the inner and outer pads,
+/// two of the four SHA-256 blocks of every verification, so it is done once, not per hash.
 #[derive(Clone)]
-pub struct Pepper(Vec<u8>);
+pub struct Pepper(Option<Hmac<Sha256>>);
 
 impl Pepper {
     pub fn new(bytes: Vec<u8>) -> Self {
-        Self(bytes)
+        // HMAC accepts keys of any length, so keying cannot fail; `None` would only come from
+        // a broken hmac crate, and then every hash is a fixed digest rather than a panic.
+        Self(Hmac::<Sha256>::new_from_slice(&bytes).ok())
+    }
+
+    fn mac(&self) -> Option<Hmac<Sha256>> {
+        self.0.clone()
     }
 
     /// Hashes a credential for storage and lookup.
     pub fn hash(&self, secret: &str) -> CredentialHash {
-        // HMAC accepts keys of any length, so this cannot fail; fall back to an unkeyed digest
-        // of a fixed label rather than panic, which would only happen on a broken hmac crate.
-        let mut mac = match Hmac::<Sha256>::new_from_slice(&self.0) {
-            Ok(mac) => mac,
-            Err(_) => return CredentialHash(Sha256::digest(b"keyward-unreachable").into()),
+        let Some(mut mac) = self.mac() else {
+            return CredentialHash(Sha256::digest(b"keyward-unreachable").into());
         };
         mac.update(secret.as_bytes());
         CredentialHash(mac.finalize().into_bytes().into())
@@ -69,9 +75,8 @@ impl Pepper {
     /// credential hash: a stolen database alone cannot be used to test guesses offline. The
     /// label keeps these hashes apart from native ones, whatever the inputs.
     pub fn hash_imported(&self, digest: &Sha256Digest) -> CredentialHash {
-        let mut mac = match Hmac::<Sha256>::new_from_slice(&self.0) {
-            Ok(mac) => mac,
-            Err(_) => return CredentialHash(Sha256::digest(b"keyward-unreachable").into()),
+        let Some(mut mac) = self.mac() else {
+            return CredentialHash(Sha256::digest(b"keyward-unreachable").into());
         };
         mac.update(IMPORTED_LABEL);
         mac.update(&digest.0);
@@ -177,6 +182,19 @@ impl std::fmt::Debug for PasswordHash {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_pre_keyed_pepper_hashes_exactly_as_hmac_sha256_does() {
+        // RFC 4231, test case 2: stored hashes must not change with how the HMAC is keyed.
+        let pepper = Pepper::new(b"Jefe".to_vec());
+        let hash = pepper.hash("what do ya want for nothing?");
+        assert_eq!(
+            hex::encode(hash.expose_secret()),
+            "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
+        );
+        // Cloned state is reused, never consumed: the same input hashes the same twice.
+        assert!(pepper.hash("x").ct_eq(&pepper.hash("x")));
+    }
 
     #[test]
     fn secrets_and_hashes_redact_themselves_in_debug_and_display() {
