@@ -20,8 +20,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use moka::notification::RemovalCause;
-use moka::sync::Cache;
+use quick_cache::sync::Cache;
+use quick_cache::{DefaultHashBuilder, Lifecycle, UnitWeighter};
 
 use crate::model::ApiKey;
 use crate::secret::CredentialHash;
@@ -55,8 +55,9 @@ pub struct Found {
     pub key: Arc<ApiKey>,
     pub creator_is_member: bool,
     pub members_can_create_keys: bool,
-    /// How long this entry may live: the TTL, cut short by the key's expiry.
-    lifetime: Duration,
+    /// Until when this entry may answer: the TTL from when it was cached, cut short by the
+    /// key's expiry. Checked on each hit, so expiry costs no timer per entry.
+    answers_until: Instant,
 }
 
 impl Found {
@@ -68,11 +69,12 @@ impl Found {
                 .min(ttl),
             None => ttl,
         };
+        let answers_until = Instant::now() + lifetime;
         Found {
             key: Arc::new(lookup.key),
             creator_is_member: lookup.creator_is_member,
             members_can_create_keys: lookup.members_can_create_keys,
-            lifetime,
+            answers_until,
         }
     }
 }
@@ -86,19 +88,21 @@ pub enum Cached {
     Unknown,
 }
 
-/// Each entry's own lifetime, set when it is inserted.
-struct Lifetime;
+/// Counts the entries the size bound pushes out.
+#[derive(Clone)]
+struct CountEvictions(Arc<CacheCounters>);
 
-impl moka::Expiry<CredentialHash, Found> for Lifetime {
-    fn expire_after_create(
-        &self,
-        _key: &CredentialHash,
-        value: &Found,
-        _created_at: Instant,
-    ) -> Option<Duration> {
-        Some(value.lifetime)
+impl<K, V> Lifecycle<K, V> for CountEvictions {
+    type RequestState = ();
+
+    fn begin_request(&self) -> Self::RequestState {}
+
+    fn on_evict(&self, _: &mut Self::RequestState, _: K, _: V) {
+        self.0.evictions.fetch_add(1, Ordering::Relaxed);
     }
 }
+
+type Map<V> = Cache<CredentialHash, V, UnitWeighter, DefaultHashBuilder, CountEvictions>;
 
 /// Counters for `/metrics`.
 #[derive(Debug, Default)]
@@ -119,8 +123,9 @@ pub struct CacheStats {
 }
 
 pub struct KeyCache {
-    found: Cache<CredentialHash, Found>,
-    missing: Cache<CredentialHash, ()>,
+    found: Map<Found>,
+    /// Hashes that found nothing, each with the instant until which that answer stands.
+    missing: Map<Instant>,
     epoch: AtomicU64,
     counters: Arc<CacheCounters>,
     ttl: Duration,
@@ -131,20 +136,27 @@ pub struct KeyCache {
 impl KeyCache {
     pub fn new(policy: CachePolicy) -> Self {
         let counters = Arc::new(CacheCounters::default());
-        let evicted = counters.clone();
-        let found = Cache::builder()
-            .max_capacity(policy.max_entries)
-            .expire_after(Lifetime)
-            .eviction_listener(move |_, _, cause| {
-                if cause == RemovalCause::Size {
-                    evicted.evictions.fetch_add(1, Ordering::Relaxed);
-                }
-            })
-            .build();
-        let missing = Cache::builder()
-            .max_capacity(NEGATIVE_ENTRIES)
-            .time_to_live(NEGATIVE_TTL.min(policy.ttl))
-            .build();
+        let map = |entries: u64| {
+            // quick_cache needs room for one entry at least; a cache that is off caches
+            // nothing anyway (`enabled`).
+            let entries = entries.max(1);
+            Cache::with(
+                usize::try_from(entries).unwrap_or(usize::MAX),
+                entries,
+                UnitWeighter,
+                DefaultHashBuilder::default(),
+                CountEvictions(counters.clone()),
+            )
+        };
+        let found = map(policy.max_entries);
+        // The negative cache's evictions are not the cache's: a fresh counter.
+        let missing = Cache::with(
+            NEGATIVE_ENTRIES as usize,
+            NEGATIVE_ENTRIES,
+            UnitWeighter,
+            DefaultHashBuilder::default(),
+            CountEvictions(Arc::default()),
+        );
         Self {
             found,
             missing,
@@ -157,13 +169,21 @@ impl KeyCache {
 
     /// What is cached for `hash`, counting a hit or a miss.
     pub fn get(&self, hash: &CredentialHash) -> Cached {
+        let now = Instant::now();
         if let Some(found) = self.found.get(hash) {
-            self.counters.hits.fetch_add(1, Ordering::Relaxed);
-            return Cached::Found(found);
+            if now < found.answers_until {
+                self.counters.hits.fetch_add(1, Ordering::Relaxed);
+                return Cached::Found(found);
+            }
+            // Past its TTL or its key's expiry: ask the store again.
+            self.found.remove(hash);
         }
-        if self.missing.contains_key(hash) {
-            self.counters.hits.fetch_add(1, Ordering::Relaxed);
-            return Cached::Missing;
+        if let Some(until) = self.missing.get(hash) {
+            if now < until {
+                self.counters.hits.fetch_add(1, Ordering::Relaxed);
+                return Cached::Missing;
+            }
+            self.missing.remove(hash);
         }
         self.counters.misses.fetch_add(1, Ordering::Relaxed);
         Cached::Unknown
@@ -187,13 +207,15 @@ impl KeyCache {
         }
         match &answer {
             Cached::Found(found) => self.found.insert(hash, found.clone()),
-            _ => self.missing.insert(hash, ()),
+            _ => self
+                .missing
+                .insert(hash, Instant::now() + NEGATIVE_TTL.min(self.ttl)),
         }
         // An invalidation between the check above and the insert bumped the epoch before it
         // removed anything; seeing that now, take back what was just inserted.
         if self.epoch() != epoch {
-            self.found.invalidate(&hash);
-            self.missing.invalidate(&hash);
+            self.found.remove(&hash);
+            self.missing.remove(&hash);
         }
         answer
     }
@@ -201,16 +223,16 @@ impl KeyCache {
     /// Forgets one key, found or missing: it was written.
     pub fn forget(&self, hash: &CredentialHash) {
         self.epoch.fetch_add(1, Ordering::AcqRel);
-        self.found.invalidate(hash);
-        self.missing.invalidate(hash);
+        self.found.remove(hash);
+        self.missing.remove(hash);
     }
 
     /// Forgets everything: something that decides what every key may do changed (a
     /// workspace's policy, a membership), or this node may have missed changes.
     pub fn forget_all(&self) {
         self.epoch.fetch_add(1, Ordering::AcqRel);
-        self.found.invalidate_all();
-        self.missing.invalidate_all();
+        self.found.clear();
+        self.missing.clear();
     }
 
     pub fn stats(&self) -> CacheStats {
@@ -218,15 +240,8 @@ impl KeyCache {
             hits: self.counters.hits.load(Ordering::Relaxed),
             misses: self.counters.misses.load(Ordering::Relaxed),
             evictions: self.counters.evictions.load(Ordering::Relaxed),
-            entries: self.found.entry_count(),
+            entries: self.found.len() as u64,
         }
-    }
-
-    /// Applies pending evictions and expiries now, so that `stats().entries` is exact: for
-    /// tests and the metrics scrape, never the hot path.
-    pub fn settle(&self) {
-        self.found.run_pending_tasks();
-        self.missing.run_pending_tasks();
     }
 }
 
@@ -332,7 +347,6 @@ mod tests {
             hashes.push(l.key.hash);
             cache.put(cache.epoch(), l.key.hash, Some(l));
         }
-        cache.settle();
         let stats = cache.stats();
         assert!(stats.entries <= 100, "{stats:?}");
         assert!(stats.evictions > 0, "{stats:?}");

@@ -65,7 +65,6 @@ async fn readyz(State(s): State<AppState>) -> Response {
     responses((status = 200, body = String, content_type = "application/openmetrics-text; version=1.0.0; charset=utf-8")))]
 async fn metrics(State(s): State<AppState>) -> Response {
     let cache = s.service.verifier().cache();
-    cache.settle();
     s.metrics.observe_cache(cache.stats());
     (
         [(header::CONTENT_TYPE, Metrics::CONTENT_TYPE)],
