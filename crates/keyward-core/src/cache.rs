@@ -23,7 +23,7 @@ use std::time::{Duration, Instant};
 use quick_cache::sync::Cache;
 use quick_cache::{DefaultHashBuilder, Lifecycle, UnitWeighter};
 
-use crate::model::ApiKey;
+use crate::model::{ApiKey, ServiceToken};
 use crate::secret::CredentialHash;
 use crate::store::KeyLookup;
 
@@ -31,6 +31,8 @@ use crate::store::KeyLookup;
 const NEGATIVE_TTL: Duration = Duration::from_secs(5);
 /// How many such hashes are remembered, at most.
 const NEGATIVE_ENTRIES: u64 = 100_000;
+/// Service tokens cached, at most: an instance has a handful.
+const TOKEN_ENTRIES: u64 = 1_000;
 
 /// The cache's bounds, from config (`cache_max_entries`, `cache_ttl_seconds`).
 #[derive(Debug, Clone, Copy)]
@@ -104,6 +106,17 @@ impl<K, V> Lifecycle<K, V> for CountEvictions {
 
 type Map<V> = Cache<CredentialHash, V, UnitWeighter, DefaultHashBuilder, CountEvictions>;
 
+/// A map beside the key cache; its evictions are not the key cache's, so they count apart.
+fn side_map<V: Clone>(entries: u64) -> Map<V> {
+    Cache::with(
+        entries as usize,
+        entries,
+        UnitWeighter,
+        DefaultHashBuilder::default(),
+        CountEvictions(Arc::default()),
+    )
+}
+
 /// Counters for `/metrics`.
 #[derive(Debug, Default)]
 pub struct CacheCounters {
@@ -126,6 +139,9 @@ pub struct KeyCache {
     found: Map<Found>,
     /// Hashes that found nothing, each with the instant until which that answer stands.
     missing: Map<Instant>,
+    /// Service tokens by hash, each with the instant until which it may answer: the verify
+    /// API checks one on every call.
+    tokens: Map<(Arc<ServiceToken>, Instant)>,
     epoch: AtomicU64,
     counters: Arc<CacheCounters>,
     ttl: Duration,
@@ -149,17 +165,12 @@ impl KeyCache {
             )
         };
         let found = map(policy.max_entries);
-        // The negative cache's evictions are not the cache's: a fresh counter.
-        let missing = Cache::with(
-            NEGATIVE_ENTRIES as usize,
-            NEGATIVE_ENTRIES,
-            UnitWeighter,
-            DefaultHashBuilder::default(),
-            CountEvictions(Arc::default()),
-        );
+        let missing = side_map(NEGATIVE_ENTRIES);
+        let tokens = side_map(TOKEN_ENTRIES);
         Self {
             found,
             missing,
+            tokens,
             epoch: AtomicU64::new(0),
             counters,
             ttl: policy.ttl,
@@ -220,11 +231,33 @@ impl KeyCache {
         answer
     }
 
-    /// Forgets one key, found or missing: it was written.
+    /// The cached service token with this hash, if any and still fresh.
+    pub fn token(&self, hash: &CredentialHash) -> Option<Arc<ServiceToken>> {
+        match self.tokens.get(hash) {
+            Some((token, until)) if Instant::now() < until => Some(token),
+            _ => None,
+        }
+    }
+
+    /// Keeps a service token the store found, unless something was invalidated since
+    /// `epoch` was read (as for keys, [`KeyCache::put`]).
+    pub fn put_token(&self, epoch: u64, token: Arc<ServiceToken>) {
+        if !self.enabled || self.epoch() != epoch {
+            return;
+        }
+        let hash = token.hash;
+        self.tokens.insert(hash, (token, Instant::now() + self.ttl));
+        if self.epoch() != epoch {
+            self.tokens.remove(&hash);
+        }
+    }
+
+    /// Forgets one key or service token, found or missing: it was written.
     pub fn forget(&self, hash: &CredentialHash) {
         self.epoch.fetch_add(1, Ordering::AcqRel);
         self.found.remove(hash);
         self.missing.remove(hash);
+        self.tokens.remove(hash);
     }
 
     /// Forgets everything: something that decides what every key may do changed (a
@@ -233,6 +266,7 @@ impl KeyCache {
         self.epoch.fetch_add(1, Ordering::AcqRel);
         self.found.clear();
         self.missing.clear();
+        self.tokens.clear();
     }
 
     pub fn stats(&self) -> CacheStats {

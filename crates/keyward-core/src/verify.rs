@@ -37,6 +37,16 @@ use crate::usage::UsageLog;
 /// per malformed string instead would break the rule that garbage never reaches the store.
 pub const IMPORTS_REFRESH: Duration = Duration::from_secs(10);
 
+/// How often a server reads the store's key-change log for writes made by other processes
+/// (the admin CLI, other nodes on one database), and applies them to its cache.
+pub const CHANGES_POLL: Duration = Duration::from_millis(100);
+
+/// How long a command run in another process waits after a write that takes power away
+/// (a revocation, a plan change) before it reports it done: long enough for every server on
+/// the database to have read it, so that "revoked" on the operator's screen means the very
+/// next request with that credential fails.
+pub const CHANGES_SETTLE: Duration = Duration::from_millis(250);
+
 /// The answer codes of PRODUCT.md §6.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
@@ -177,6 +187,23 @@ impl Verifier {
             tracing::warn!(error = %e, "cannot read the key-change log; flushing the verification cache");
             self.cache.forget_all();
         }
+    }
+
+    /// The service token with this hash: from the cache, or from the store on a miss. Only
+    /// a token that may call the verify API (not revoked) is cached.
+    pub async fn service_token(
+        &self,
+        hash: &CredentialHash,
+    ) -> Result<Option<Arc<crate::model::ServiceToken>>> {
+        if let Some(token) = self.cache.token(hash) {
+            return Ok(Some(token));
+        }
+        let epoch = self.cache.epoch();
+        let found = self.store.service_token_by_hash(hash).await?.map(Arc::new);
+        if let Some(token) = found.as_ref().filter(|t| t.revoked_at.is_none()) {
+            self.cache.put_token(epoch, token.clone());
+        }
+        Ok(found)
     }
 
     /// The cache, then the store on a miss, for one hash.

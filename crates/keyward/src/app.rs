@@ -271,9 +271,6 @@ fn spawn_usage_flusher(
     })
 }
 
-/// How often a server reads the key-change log for writes made by other processes: well
-/// inside the 1 s within which PRODUCT.md §6 wants every node to honour a change.
-const CHANGES_POLL: std::time::Duration = std::time::Duration::from_millis(250);
 /// How long key-change log entries are kept. A server that falls further behind than this
 /// (a stalled process) finds a gap and flushes its whole cache.
 const CHANGES_KEPT: chrono::TimeDelta = chrono::TimeDelta::minutes(10);
@@ -285,7 +282,7 @@ fn spawn_changes_watch(
     mut stop: watch::Receiver<bool>,
 ) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
-        let mut tick = tokio::time::interval(CHANGES_POLL);
+        let mut tick = tokio::time::interval(keyward_core::verify::CHANGES_POLL);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let mut last_prune = std::time::Instant::now();
         loop {

@@ -157,7 +157,10 @@ impl Service {
     /// Only service tokens may call the verify API. A valid API key is a credential of the
     /// wrong kind: `403`, naming what this API takes, and no failed authentication. Finding
     /// that out is a verification like any other, so it counts as a use of the key.
-    pub async fn authenticate_service(&self, presented: &str) -> Result<ServiceToken> {
+    pub async fn authenticate_service(
+        &self,
+        presented: &str,
+    ) -> Result<std::sync::Arc<ServiceToken>> {
         let unauthorized = Error::Unauthorized { token_sent: true };
         if !presented.starts_with(SERVICE_TOKEN_PREFIX) {
             return match self.verifier.verify(presented, &[]).await?.code {
@@ -171,7 +174,7 @@ impl Service {
             return Err(unauthorized);
         }
         let hash = self.pepper.hash(presented);
-        match self.store.service_token_by_hash(&hash).await? {
+        match self.verifier.service_token(&hash).await? {
             Some(t) if t.revoked_at.is_none() && t.hash.ct_eq(&hash) => {
                 // In memory only; the usage flusher writes it, off the verify path.
                 self.usage.record_service_token(t.id, now());

@@ -181,6 +181,7 @@ pub async fn run(service: &Service, command: ApikeyCommand) -> Result<(), Refusa
                 .ok_or(Error::NotFound)?;
             let principal = service.operator(key.workspace_id).await?;
             let key = service.revoke_key(&principal, key_id, reason).await?;
+            super::settle_servers().await;
             if json {
                 output::json(&KeyOut::from(key));
             } else {

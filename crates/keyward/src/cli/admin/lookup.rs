@@ -22,6 +22,7 @@ pub async fn run(service: &Service, revoke: bool, json: bool) -> Result<(), Refu
     let was_revoked = key.revoked_at.is_some();
     if revoke {
         key = service.revoke_leaked_key(workspace.id, key.id).await?;
+        super::settle_servers().await;
     }
     let key = KeyOut::from(key);
     if json {

@@ -115,6 +115,13 @@ impl std::fmt::Display for Refusal {
 }
 
 /// The user with this id or email, or a refusal that says how to find the right one.
+/// Waits until every server on this database has applied a write this command made (they
+/// read the key-change log every [`CHANGES_POLL`](keyward_core::verify::CHANGES_POLL)), so
+/// that a revocation reported done is honoured by the very next request.
+async fn settle_servers() {
+    tokio::time::sleep(keyward_core::verify::CHANGES_SETTLE).await;
+}
+
 async fn find_user(service: &Service, id_or_email: &str) -> Result<User, Refusal> {
     service.find_user(id_or_email).await.map_err(|e| match e {
         Error::NotFound => Refusal::new(

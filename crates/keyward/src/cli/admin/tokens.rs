@@ -125,6 +125,7 @@ pub async fn run(service: &Service, command: ServiceTokenCommand) -> Result<(), 
                         ),
                         other => other.into(),
                     })?;
+            super::settle_servers().await;
             let out = TokenOut::from(revoked);
             if json {
                 output::json(&out);

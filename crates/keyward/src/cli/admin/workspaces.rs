@@ -62,6 +62,7 @@ pub async fn run(service: &Service, command: WorkspaceCommand) -> Result<(), Ref
             json,
         } => {
             let change = service.set_plan(workspace_id, &plan).await?;
+            super::settle_servers().await;
             if change.over_limit() {
                 // stderr, so that --json output stays parseable.
                 eprintln!(
