@@ -40,17 +40,19 @@ impl std::fmt::Display for SecretString {
 /// It holds the HMAC already keyed: keying hashes the pepper into the inner and outer pads,
 /// two of the four SHA-256 blocks of every verification, so it is done once, not per hash.
 #[derive(Clone)]
-pub struct Pepper(Option<Hmac<Sha256>>);
+pub struct Pepper(std::sync::Arc<Option<Hmac<Sha256>>>);
 
 impl Pepper {
     pub fn new(bytes: Vec<u8>) -> Self {
         // HMAC accepts keys of any length, so keying cannot fail; `None` would only come from
         // a broken hmac crate, and then every hash is a fixed digest rather than a panic.
-        Self(Hmac::<Sha256>::new_from_slice(&bytes).ok())
+        Self(std::sync::Arc::new(
+            Hmac::<Sha256>::new_from_slice(&bytes).ok(),
+        ))
     }
 
     fn mac(&self) -> Option<Hmac<Sha256>> {
-        self.0.clone()
+        self.0.as_ref().clone()
     }
 
     /// Hashes a credential for storage and lookup.

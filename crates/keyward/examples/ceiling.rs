@@ -8,6 +8,10 @@
 use axum::routing::post;
 use axum::{Json, Router};
 
+/// The same allocator as keyward's binary, so that the two differ only in what they do.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[tokio::main]
 async fn main() -> std::io::Result<()> {
     let addr = std::env::args()
