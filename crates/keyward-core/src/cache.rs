@@ -282,34 +282,13 @@ impl KeyCache {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{new_id, now, KeySource, Role};
-    use crate::scope::ScopeSet;
+    use crate::model::now;
 
     fn lookup(expires_in_ms: Option<i64>) -> KeyLookup {
-        let t = now();
+        let mut key = crate::fixtures::any_api_key();
+        key.expires_at = expires_in_ms.map(|ms| now() + chrono::TimeDelta::milliseconds(ms));
         KeyLookup {
-            key: ApiKey {
-                id: new_id(),
-                seq: 1,
-                workspace_id: new_id(),
-                name: "k".into(),
-                key_prefix: "kw_abcdefgh".into(),
-                hash: CredentialHash::from_bytes(rand::random()),
-                source: KeySource::Native,
-                scopes: ScopeSet::full(),
-                creator_role: Role::Owner,
-                creator_scopes: ScopeSet::full(),
-                created_by: new_id(),
-                created_at: t,
-                updated_at: t,
-                expires_at: expires_in_ms.map(|ms| t + chrono::TimeDelta::milliseconds(ms)),
-                last_used_at: None,
-                revoked_at: None,
-                deleted_at: None,
-                metadata: Default::default(),
-                rotated_from: None,
-                rotated_to: None,
-            },
+            key,
             creator_is_member: true,
             members_can_create_keys: false,
         }

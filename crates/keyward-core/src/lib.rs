@@ -4,6 +4,8 @@
 
 pub mod cache;
 pub mod error;
+#[cfg(any(test, feature = "fixtures"))]
+pub mod fixtures;
 pub mod imported;
 pub mod key_format;
 pub mod limiter;

@@ -361,28 +361,11 @@ mod tests {
     use super::*;
 
     fn key(scopes: ScopeSet, creator_scopes: ScopeSet) -> ApiKey {
-        let t = now();
         ApiKey {
-            id: new_id(),
-            seq: 0,
-            workspace_id: new_id(),
-            name: "k".into(),
-            key_prefix: "kw_abcdefgh".into(),
-            hash: CredentialHash::from_bytes([0; 32]),
-            source: KeySource::Native,
             scopes,
             creator_role: Role::Member,
             creator_scopes,
-            created_by: new_id(),
-            created_at: t,
-            updated_at: t,
-            expires_at: None,
-            last_used_at: None,
-            revoked_at: None,
-            deleted_at: None,
-            metadata: JsonObject::new(),
-            rotated_from: None,
-            rotated_to: None,
+            ..crate::fixtures::any_api_key()
         }
     }
 

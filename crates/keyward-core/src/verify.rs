@@ -507,30 +507,13 @@ mod tests {
         creator_is_member: bool,
         policy: bool,
     ) -> KeyLookup {
-        let t = now();
         let snapshot = crate::scope::ScopeSet::from_trusted(["api_keys:write", "apps:read"]);
         KeyLookup {
             key: ApiKey {
-                id: Uuid::now_v7(),
-                seq: 0,
-                workspace_id: Uuid::now_v7(),
-                name: "k".into(),
-                key_prefix: "kw_abcdefgh".into(),
-                hash: pepper.hash(secret),
-                source: KeySource::Native,
                 scopes: snapshot.clone(),
                 creator_role: Role::Member,
                 creator_scopes: snapshot,
-                created_by: Uuid::now_v7(),
-                created_at: t,
-                updated_at: t,
-                expires_at: None,
-                last_used_at: None,
-                revoked_at: None,
-                deleted_at: None,
-                metadata: Default::default(),
-                rotated_from: None,
-                rotated_to: None,
+                ..crate::fixtures::api_key(Uuid::now_v7(), Uuid::now_v7(), pepper.hash(secret))
             },
             creator_is_member,
             members_can_create_keys: policy,

@@ -15,8 +15,7 @@ use criterion::{criterion_group, criterion_main, Criterion};
 use keyward::app::{open_service, OpenMode};
 use keyward::config::Config;
 use keyward_core::key_format::{self, KeyFormat, KeyPrefix};
-use keyward_core::model::{new_id, now, ApiKey, KeySource, Role};
-use keyward_core::scope::ScopeSet;
+use keyward_core::model::{new_id, now, ApiKey, Role};
 use keyward_core::secret::{CredentialHash, Pepper};
 use keyward_core::service::{Caller, NewKey, NewUser, UserWorkspace};
 use keyward_core::Service;
@@ -120,31 +119,8 @@ fn million(rt: &Runtime) -> (PathBuf, Vec<String>) {
         let (caller, ws, _) = owner_and_key(&service).await;
         let pepper = Pepper::new(PEPPER.as_bytes().to_vec());
         let prefix = KeyPrefix::parse("kw_").unwrap_or_else(|| panic!("prefix"));
-        let template = |hash: CredentialHash| {
-            let t = now();
-            ApiKey {
-                id: new_id(),
-                seq: 0,
-                workspace_id: ws,
-                name: "filler".into(),
-                key_prefix: "kw_filler00".into(),
-                hash,
-                source: KeySource::Native,
-                scopes: ScopeSet::full(),
-                creator_role: Role::Owner,
-                creator_scopes: ScopeSet::full(),
-                created_by: caller.user.id,
-                created_at: t,
-                updated_at: t,
-                expires_at: None,
-                last_used_at: None,
-                revoked_at: None,
-                deleted_at: None,
-                metadata: Default::default(),
-                rotated_from: None,
-                rotated_to: None,
-            }
-        };
+        let template =
+            |hash: CredentialHash| keyward_core::fixtures::api_key(ws, caller.user.id, hash);
         let mut secrets = Vec::with_capacity(SAMPLED);
         let stride = MILLION / SAMPLED;
         for batch in 0..MILLION / 10_000 {

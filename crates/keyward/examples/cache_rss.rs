@@ -13,36 +13,22 @@ use std::process::Command;
 use std::time::Duration;
 
 use keyward_core::cache::{CachePolicy, KeyCache};
-use keyward_core::model::{new_id, now, ApiKey, KeySource, Role};
-use keyward_core::scope::ScopeSet;
+use keyward_core::model::{new_id, ApiKey};
 use keyward_core::secret::CredentialHash;
 use keyward_core::store::KeyLookup;
 
 /// A key as a workspace would have it: a name, a display prefix, full access.
 fn key(i: usize, workspace: uuid::Uuid, user: uuid::Uuid) -> KeyLookup {
-    let t = now();
     KeyLookup {
         key: ApiKey {
-            id: new_id(),
             seq: i as i64,
-            workspace_id: workspace,
             name: format!("ci-deploy-{i:07}"),
             key_prefix: format!("kw_{:08}", i),
-            hash: CredentialHash::from_bytes(rand::random()),
-            source: KeySource::Native,
-            scopes: ScopeSet::full(),
-            creator_role: Role::Owner,
-            creator_scopes: ScopeSet::full(),
-            created_by: user,
-            created_at: t,
-            updated_at: t,
-            expires_at: None,
-            last_used_at: None,
-            revoked_at: None,
-            deleted_at: None,
-            metadata: Default::default(),
-            rotated_from: None,
-            rotated_to: None,
+            ..keyward_core::fixtures::api_key(
+                workspace,
+                user,
+                CredentialHash::from_bytes(rand::random()),
+            )
         },
         creator_is_member: true,
         members_can_create_keys: false,

@@ -4,10 +4,7 @@ use std::sync::Arc;
 
 use chrono::Duration;
 use keyward_core::key_format::{KeyFormat, KeyPrefix};
-use keyward_core::model::{
-    new_id, now, ApiKey, JsonObject, KeySource, Membership, Role, Timestamp, User, Workspace,
-};
-use keyward_core::scope::ScopeSet;
+use keyward_core::model::{new_id, now, ApiKey, Membership, Role, Timestamp, User, Workspace};
 use keyward_core::secret::{CredentialHash, PasswordHash};
 use keyward_core::store::{KeyQuery, Store, StoreError};
 use uuid::Uuid;
@@ -63,26 +60,10 @@ pub fn membership(workspace_id: Uuid, user_id: Uuid, role: Role) -> Membership {
 /// A full-access, never-expiring key created at `created_at`.
 pub fn key_at(workspace_id: Uuid, created_by: Uuid, name: &str, created_at: Timestamp) -> ApiKey {
     ApiKey {
-        id: new_id(),
-        seq: 0,
-        workspace_id,
         name: name.to_owned(),
-        key_prefix: "kw_abcdefgh".into(),
-        hash: random_hash(),
-        source: KeySource::Native,
-        scopes: ScopeSet::full(),
-        creator_role: Role::Owner,
-        creator_scopes: ScopeSet::full(),
-        created_by,
         created_at,
         updated_at: created_at,
-        expires_at: None,
-        last_used_at: None,
-        revoked_at: None,
-        deleted_at: None,
-        metadata: JsonObject::new(),
-        rotated_from: None,
-        rotated_to: None,
+        ..keyward_core::fixtures::api_key(workspace_id, created_by, random_hash())
     }
 }
 
