@@ -106,14 +106,17 @@ impl<K, V> Lifecycle<K, V> for CountEvictions {
 
 type Map<V> = Cache<CredentialHash, V, UnitWeighter, DefaultHashBuilder, CountEvictions>;
 
-/// A map beside the key cache; its evictions are not the key cache's, so they count apart.
-fn side_map<V: Clone>(entries: u64) -> Map<V> {
+/// A map of at most `entries` hashes whose size-bound evictions count into `counters`.
+fn map<V: Clone>(entries: u64, counters: Arc<CacheCounters>) -> Map<V> {
+    // quick_cache needs room for one entry at least; a cache that is off caches nothing
+    // anyway (`enabled`).
+    let entries = entries.max(1);
     Cache::with(
-        entries as usize,
+        usize::try_from(entries).unwrap_or(usize::MAX),
         entries,
         UnitWeighter,
         DefaultHashBuilder::default(),
-        CountEvictions(Arc::default()),
+        CountEvictions(counters),
     )
 }
 
@@ -152,25 +155,12 @@ pub struct KeyCache {
 impl KeyCache {
     pub fn new(policy: CachePolicy) -> Self {
         let counters = Arc::new(CacheCounters::default());
-        let map = |entries: u64| {
-            // quick_cache needs room for one entry at least; a cache that is off caches
-            // nothing anyway (`enabled`).
-            let entries = entries.max(1);
-            Cache::with(
-                usize::try_from(entries).unwrap_or(usize::MAX),
-                entries,
-                UnitWeighter,
-                DefaultHashBuilder::default(),
-                CountEvictions(counters.clone()),
-            )
-        };
-        let found = map(policy.max_entries);
-        let missing = side_map(NEGATIVE_ENTRIES);
-        let tokens = side_map(TOKEN_ENTRIES);
         Self {
-            found,
-            missing,
-            tokens,
+            found: map(policy.max_entries, counters.clone()),
+            // The maps beside the key cache count their evictions apart: the metric is the
+            // key cache's.
+            missing: map(NEGATIVE_ENTRIES, Arc::default()),
+            tokens: map(TOKEN_ENTRIES, Arc::default()),
             epoch: AtomicU64::new(0),
             counters,
             ttl: policy.ttl,

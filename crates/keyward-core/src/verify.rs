@@ -115,6 +115,9 @@ pub struct Verifier {
     cache: Arc<KeyCache>,
     /// The newest key-change log entry this node has applied to its cache.
     seen_change: Arc<AtomicI64>,
+    /// Set by [`Verifier::follow_changes`]: only a server follows the log. A one-shot command
+    /// (the admin CLI, an import) has no cache worth keeping and never reads the log.
+    following: Arc<AtomicBool>,
 }
 
 /// How many key-change log entries one read applies at most.
@@ -134,6 +137,7 @@ impl Verifier {
             imports_exist: Arc::default(),
             cache: Arc::new(KeyCache::new(cache)),
             seen_change: Arc::default(),
+            following: Arc::default(),
         }
     }
 
@@ -146,6 +150,7 @@ impl Verifier {
     pub async fn follow_changes(&self) -> Result<()> {
         let latest = self.store.latest_key_change().await?;
         self.seen_change.fetch_max(latest, Ordering::AcqRel);
+        self.following.store(true, Ordering::Release);
         Ok(())
     }
 
@@ -180,9 +185,13 @@ impl Verifier {
         }
     }
 
-    /// [`Verifier::catch_up`] after a write this node made: the write is committed, so a
-    /// failure to read the log must not fail it; forgetting everything is always safe.
+    /// [`Verifier::catch_up`] on a node that follows the log (nothing otherwise), after a
+    /// write it made or on the server's poll: the write is committed, so a failure to read
+    /// the log must not fail it; forgetting everything is always safe.
     pub async fn catch_up_or_flush(&self) {
+        if !self.following.load(Ordering::Acquire) {
+            return;
+        }
         if let Err(e) = self.catch_up().await {
             tracing::warn!(error = %e, "cannot read the key-change log; flushing the verification cache");
             self.cache.forget_all();
@@ -271,10 +280,9 @@ impl Verifier {
             _ => return Ok(Verdict::refused(VerifyCode::NotFound)),
         };
         let (key, policy) = (found.key, found.members_can_create_keys);
-        // Expiry is checked against the clock on every hit: an entry never outlives its key's
-        // expires_at, and this holds even if it did.
 
-        // 5. Status, in the documented order, then scopes under today's workspace policy.
+        // 5. Status, in the documented order (expiry against the clock, cached or not), then
+        //    scopes under today's workspace policy.
         //    A key acts only while its creator is a member: removal revokes the creator's keys
         //    in its own transaction, and this answers the same for any key that escaped it.
         let now = now();

@@ -161,6 +161,8 @@ pub struct Server {
 impl Server {
     /// Binds `config.listen` (port 0 picks a free port) and serves in the background.
     pub async fn start(config: &Config) -> Result<Server, String> {
+        let profiles = http::compat::Profiles::from_names(&config.compat)
+            .map_err(|problem| format!("invalid configuration: compat {problem}"))?;
         let service = open_service(config, OpenMode::CreateIfMissing).await?;
         // Before listening, so imported keys verify from the first request, and the cache
         // follows every write committed from then on.
@@ -194,8 +196,6 @@ impl Server {
         );
         let imports_watch = spawn_imports_watch(service.clone(), stop.clone());
         let changes_watch = spawn_changes_watch(service.clone(), stop.clone());
-        let profiles = http::compat::Profiles::from_names(&config.compat)
-            .map_err(|problem| format!("invalid configuration: compat {problem}"))?;
         let app =
             http::router(state, &profiles).into_make_service_with_connect_info::<SocketAddr>();
         let flush_service = service.clone();

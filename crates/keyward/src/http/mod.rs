@@ -74,7 +74,8 @@ pub fn api(profiles: &Profiles) -> (Router<AppState>, utoipa::openapi::OpenApi) 
 pub fn router(state: AppState, profiles: &Profiles) -> Router {
     let (api, openapi) = api(profiles);
     let metrics = state.metrics.clone();
-    api.merge(crate::console::router())
+    let mut app = api
+        .merge(crate::console::router())
         .layer(axum::Extension(Arc::new(openapi)))
         .fallback(|| async { ApiError(keyward_core::Error::NotFound).into_response() })
         // axum adds the `Allow` header to what this returns.
@@ -83,15 +84,18 @@ pub fn router(state: AppState, profiles: &Profiles) -> Router {
         // Innermost first: a panic becomes a 500 that metrics and the request log then see.
         .layer(tower_http::catch_panic::CatchPanicLayer::custom(|_| {
             ApiError(keyward_core::Error::Internal("handler panicked".into())).into_response()
-        }))
-        .layer(axum::middleware::from_fn_with_state(
-            profiles.clone(),
+        }));
+    // Only a server with such a profile on pays for looking at each request's path.
+    if profiles.reshape_errors() {
+        app = app.layer(axum::middleware::from_fn_with_state(
+            *profiles,
             compat::errors::reshape,
-        ))
-        .layer(axum::middleware::from_fn_with_state(
-            metrics,
-            metrics::track,
-        ))
-        .layer(axum::middleware::from_fn(access_log::log_request))
-        .layer(axum::middleware::from_fn(request_id::assign))
+        ));
+    }
+    app.layer(axum::middleware::from_fn_with_state(
+        metrics,
+        metrics::track,
+    ))
+    .layer(axum::middleware::from_fn(access_log::log_request))
+    .layer(axum::middleware::from_fn(request_id::assign))
 }

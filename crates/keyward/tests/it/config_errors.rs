@@ -24,7 +24,7 @@ fn start(dir: &Path, toml: &str, env: &[(&str, &str)]) -> (i32, String) {
 #[test]
 fn invalid_values_stop_start_up_with_exit_2_naming_the_key_as_written() {
     let tmp = tempfile::tempdir().unwrap();
-    let cases: [(&str, &str, &str); 12] = [
+    let cases: [(&str, &str, &str); 13] = [
         ("max_keys_per_workspace", "0", "MAX_KEYS_PER_WORKSPACE"),
         ("public_url", "\"ftp://keys.example.com\"", "PUBLIC_URL"),
         ("public_url", "\"keys.example.com\"", "PUBLIC_URL"),
@@ -40,6 +40,7 @@ fn invalid_values_stop_start_up_with_exit_2_naming_the_key_as_written() {
             "SMTP_URL",
         ),
         ("mail_from", "\"keyward at localhost\"", "MAIL_FROM"),
+        ("default_key_format", "\"hex\"", "DEFAULT_KEY_FORMAT"),
         (
             "max_keys_per_workspace",
             "\"many\"",

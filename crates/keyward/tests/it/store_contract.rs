@@ -48,6 +48,7 @@ contract_tests!(on_sqlite, crate::store_contract::sqlite::fresh;
     keys::keys_of_another_workspace_are_invisible,
     keys::each_key_gets_the_next_sequence_number_and_is_found_by_it,
     keys::key_writes_and_policy_changes_land_in_the_change_log_but_uses_do_not,
+    keys::service_token_writes_and_member_removals_land_in_the_change_log,
     key_listing::listing_is_newest_first_and_the_cursor_continues_after_the_last_row,
     key_listing::listing_breaks_ties_on_created_at_by_id,
     key_listing::listing_filters_by_status_at_the_given_instant,

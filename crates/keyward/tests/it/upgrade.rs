@@ -9,6 +9,21 @@ use uuid::Uuid;
 
 use crate::support::legacy;
 
+/// A workspace row as the schema of migration 0001 knew it, with keys prefixed `prefix`.
+async fn insert_workspace(pool: &SqlitePool, prefix: &str) -> Uuid {
+    let id = Uuid::now_v7();
+    sqlx::query(
+        "INSERT INTO workspaces (id, name, plan, key_prefix, created_at, updated_at) \
+         VALUES (?, 'Old', 'pro', ?, 0, 0)",
+    )
+    .bind(id.hyphenated().to_string())
+    .bind(prefix)
+    .execute(pool)
+    .await
+    .unwrap();
+    id
+}
+
 /// A key row as the schema of migration 0001 knew it, rotated from `from` if given.
 async fn insert_key(pool: &SqlitePool, workspace: Uuid, user: Uuid, from: Option<Uuid>) -> Uuid {
     let id = Uuid::now_v7();
@@ -37,15 +52,7 @@ async fn migration_0002_names_each_rotated_keys_successor_along_a_whole_chain() 
     let tmp = tempfile::tempdir().unwrap();
     let path = tmp.path().join("keyward.db");
     let pool = legacy::database_before(&path, 2).await;
-    let (workspace, user) = (Uuid::now_v7(), Uuid::now_v7());
-    sqlx::query(
-        "INSERT INTO workspaces (id, name, plan, key_prefix, created_at, updated_at) \
-         VALUES (?, 'Old', 'pro', 'kw_', 0, 0)",
-    )
-    .bind(workspace.hyphenated().to_string())
-    .execute(&pool)
-    .await
-    .unwrap();
+    let (workspace, user) = (insert_workspace(&pool, "kw_").await, Uuid::now_v7());
     let first = insert_key(&pool, workspace, user, None).await;
     let second = insert_key(&pool, workspace, user, Some(first)).await;
     let third = insert_key(&pool, workspace, user, Some(second)).await;
@@ -74,15 +81,7 @@ async fn migration_0005_makes_every_existing_key_native_and_finds_no_imports() {
     let tmp = tempfile::tempdir().unwrap();
     let path = tmp.path().join("keyward.db");
     let pool = legacy::database_before(&path, 5).await;
-    let (workspace, user) = (Uuid::now_v7(), Uuid::now_v7());
-    sqlx::query(
-        "INSERT INTO workspaces (id, name, plan, key_prefix, created_at, updated_at) \
-         VALUES (?, 'Old', 'pro', 'kw_', 0, 0)",
-    )
-    .bind(workspace.hyphenated().to_string())
-    .execute(&pool)
-    .await
-    .unwrap();
+    let (workspace, user) = (insert_workspace(&pool, "kw_").await, Uuid::now_v7());
     let first = insert_key(&pool, workspace, user, None).await;
     let second = insert_key(&pool, workspace, user, Some(first)).await;
     pool.close().await;
@@ -102,15 +101,7 @@ async fn migration_0006_numbers_existing_keys_in_creation_order_and_keeps_base62
     let tmp = tempfile::tempdir().unwrap();
     let path = tmp.path().join("keyward.db");
     let pool = legacy::database_before(&path, 6).await;
-    let (workspace, user) = (Uuid::now_v7(), Uuid::now_v7());
-    sqlx::query(
-        "INSERT INTO workspaces (id, name, plan, key_prefix, created_at, updated_at) \
-         VALUES (?, 'Old', 'pro', 'sd_', 0, 0)",
-    )
-    .bind(workspace.hyphenated().to_string())
-    .execute(&pool)
-    .await
-    .unwrap();
+    let (workspace, user) = (insert_workspace(&pool, "sd_").await, Uuid::now_v7());
     let mut old = Vec::new();
     for _ in 0..3 {
         old.push(insert_key(&pool, workspace, user, None).await);

@@ -48,20 +48,16 @@ impl Profile {
     }
 }
 
-/// The profiles turned on.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Profiles(Vec<Profile>);
+/// The profiles turned on: one flag per [`Profile`], in [`Profile::ALL`]'s order. `Copy`, so
+/// the error layer's state costs nothing to hand to each request.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Profiles([bool; Profile::ALL.len()]);
 
 impl Profiles {
-    /// None: the native API only.
-    pub fn none() -> Self {
-        Self::default()
-    }
-
     /// The profiles `compat` names. An unknown name is an error that lists the known ones,
     /// so that a typo stops start-up instead of silently serving nothing.
     pub fn from_names(names: &[String]) -> Result<Self, String> {
-        let mut on = Vec::new();
+        let mut on = Self::default();
         for name in names {
             let wanted = name.trim().to_ascii_lowercase();
             let profile = Profile::ALL
@@ -74,19 +70,23 @@ impl Profiles {
                         known.join(", ")
                     )
                 })?;
-            if !on.contains(&profile) {
-                on.push(profile);
-            }
+            on.0[profile as usize] = true;
         }
-        Ok(Self(on))
+        Ok(on)
     }
 
     pub fn has(&self, profile: Profile) -> bool {
-        self.0.contains(&profile)
+        self.0[profile as usize]
     }
 
     pub fn iter(&self) -> impl Iterator<Item = Profile> + '_ {
-        self.0.iter().copied()
+        Profile::ALL.into_iter().filter(|p| self.has(*p))
+    }
+
+    /// Whether a profile that answers errors in its own shape is on: only then does the
+    /// router need the layer that reshapes them.
+    pub fn reshape_errors(&self) -> bool {
+        self.has(Profile::Smplkit) || self.has(Profile::Skillett)
     }
 }
 

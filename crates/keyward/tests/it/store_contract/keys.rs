@@ -460,3 +460,42 @@ pub async fn key_writes_and_policy_changes_land_in_the_change_log_but_uses_do_no
     let after = store.key_changes_since(start, 100).await.unwrap();
     assert!(after[0].id > changes[2].id);
 }
+
+pub async fn service_token_writes_and_member_removals_land_in_the_change_log(store: Db) {
+    let (u, w) = owner_and_workspace(&store).await;
+    let start = store.latest_key_change().await.unwrap();
+    let mut token = keyward_core::model::ServiceToken {
+        id: new_id(),
+        name: "billing".into(),
+        token_prefix: "kwsvc_ab12".into(),
+        hash: random_hash(),
+        created_at: now(),
+        revoked_at: None,
+        last_used_at: None,
+    };
+    let mut tx = store.begin().await.unwrap();
+    tx.insert_service_token(&token).await.unwrap();
+    tx.commit().await.unwrap();
+    token.revoked_at = Some(now());
+    let mut tx = store.begin().await.unwrap();
+    tx.update_service_token(&token).await.unwrap();
+    tx.commit().await.unwrap();
+    // A use moves last_used_at only: the token's answer does not change.
+    store
+        .record_service_token_use(&[(token.id, now())])
+        .await
+        .unwrap();
+    // A removal changes what every key its member made may do.
+    let mut tx = store.begin().await.unwrap();
+    tx.delete_membership(w.id, u.id).await.unwrap();
+    tx.commit().await.unwrap();
+
+    let hashes: Vec<_> = store
+        .key_changes_since(start, 100)
+        .await
+        .unwrap()
+        .iter()
+        .map(|c| c.hash)
+        .collect();
+    assert_eq!(hashes, [Some(token.hash), Some(token.hash), None]);
+}
