@@ -8,15 +8,15 @@ use sqlx::{QueryBuilder, Row, Sqlite, SqliteConnection, SqliteExecutor};
 use uuid::Uuid;
 
 use super::error::map_err;
-use super::rows::{hash, id, json, key_from_row, millis, opt_id, opt_millis, KEY_COLUMNS};
+use super::rows::{
+    get_flag, hash, id, json, key_from_row, millis, opt_id, opt_millis, Columns, KEY_COLUMNS,
+};
 
-pub(crate) async fn key_by_hash(
-    ex: impl SqliteExecutor<'_>,
-    credential: &CredentialHash,
-) -> StoreResult<Option<KeyLookup>> {
-    // Deleted keys are returned on purpose: the verifier answers for them itself. The two
-    // workspace facts come from primary-key probes in the same statement: one round trip.
-    let sql = format!(
+/// The verification lookup's statement. Deleted keys are returned on purpose: the verifier
+/// answers for them itself. The two workspace facts come from primary-key probes in the same
+/// statement: one round trip.
+pub(crate) fn key_by_hash_sql() -> String {
+    format!(
         "SELECT {KEY_COLUMNS}, \
          EXISTS (SELECT 1 FROM memberships m \
                  WHERE m.workspace_id = api_keys.workspace_id AND m.user_id = api_keys.created_by) \
@@ -24,25 +24,31 @@ pub(crate) async fn key_by_hash(
          (SELECT w.members_can_create_keys FROM workspaces w WHERE w.id = api_keys.workspace_id) \
            AS members_can_create_keys \
          FROM api_keys WHERE hash = ?"
-    );
-    let Some(row) = sqlx::query(&sql)
+    )
+}
+
+/// The row [`key_by_hash_sql`] selects, whichever driver fetched it.
+pub(crate) fn lookup_from_row(row: &impl Columns) -> StoreResult<KeyLookup> {
+    Ok(KeyLookup {
+        key: key_from_row(row)?,
+        creator_is_member: get_flag(row, "creator_is_member")?,
+        members_can_create_keys: get_flag(row, "members_can_create_keys")?,
+    })
+}
+
+/// The verification lookup through the asynchronous pool: the fallback when the calling
+/// thread's attempt (`lookup.rs`) met a busy database.
+pub(crate) async fn key_by_hash(
+    ex: impl SqliteExecutor<'_>,
+    credential: &CredentialHash,
+) -> StoreResult<Option<KeyLookup>> {
+    sqlx::query(&key_by_hash_sql())
         .bind(hash(credential))
         .fetch_optional(ex)
         .await
         .map_err(map_err)?
-    else {
-        return Ok(None);
-    };
-    let flag = |column: &str| -> StoreResult<bool> {
-        row.try_get::<Option<i64>, _>(column)
-            .map(|v| v.unwrap_or(0) != 0)
-            .map_err(map_err)
-    };
-    Ok(Some(KeyLookup {
-        key: key_from_row(&row)?,
-        creator_is_member: flag("creator_is_member")?,
-        members_can_create_keys: flag("members_can_create_keys")?,
-    }))
+        .map(|row| lookup_from_row(&row))
+        .transpose()
 }
 
 pub(crate) async fn key(

@@ -15,11 +15,13 @@ mod error;
 mod instance;
 mod keys;
 mod links;
+mod lookup;
 mod rows;
 mod tx;
 
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -38,6 +40,7 @@ use sqlx::Connection;
 use uuid::Uuid;
 
 use self::error::map_err;
+use self::lookup::{Attempt, Lookup};
 use self::tx::SqliteTx;
 use crate::private_files;
 
@@ -95,6 +98,8 @@ pub struct SqliteStore {
     write: SqlitePool,
     /// Read-only connections for everything that needs no transaction.
     read: SqlitePool,
+    /// The verification lookup's own read-only connections, used on the calling thread.
+    lookup: Arc<Lookup>,
 }
 
 impl SqliteStore {
@@ -124,6 +129,7 @@ impl SqliteStore {
 
     async fn open_with(base: SqliteConnectOptions, create: bool) -> StoreResult<SqliteStore> {
         make_private(base.get_filename(), create)?;
+        let path = base.get_filename().to_path_buf();
         let base = base.foreign_keys(true).busy_timeout(BUSY_TIMEOUT);
         let write_options = base
             .clone()
@@ -163,12 +169,18 @@ impl SqliteStore {
             .connect_with(base.read_only(true))
             .await
             .map_err(map_err)?;
-        Ok(SqliteStore { write, read })
+        let lookup = Arc::new(Lookup::new(&path));
+        Ok(SqliteStore {
+            write,
+            read,
+            lookup,
+        })
     }
 
     /// Closes both pools, waiting for connections in use to be returned. For graceful
     /// shutdown; the last connection to close checkpoints the WAL into the database file.
     pub async fn close(&self) {
+        self.lookup.close();
         self.read.close().await;
         self.write.close().await;
     }
@@ -241,7 +253,10 @@ impl Store for SqliteStore {
     }
 
     async fn key_by_hash(&self, hash: &CredentialHash) -> StoreResult<Option<KeyLookup>> {
-        keys::key_by_hash(&self.read, hash).await
+        match self.lookup.key_by_hash(hash) {
+            Attempt::Done(found) => found,
+            Attempt::Busy => keys::key_by_hash(&self.read, hash).await,
+        }
     }
 
     async fn imported_keys_exist(&self) -> StoreResult<bool> {

@@ -76,43 +76,78 @@ fn bad(column: &str) -> StoreError {
     StoreError::Other(format!("stored column {column} holds an invalid value"))
 }
 
-fn get_id(row: &SqliteRow, column: &str) -> StoreResult<Uuid> {
-    row.try_get::<Hyphenated, _>(column)
-        .map(Hyphenated::into_uuid)
-        .map_err(map_err)
+/// A row that the mappers below can read: sqlx's rows, and rusqlite's on the verification
+/// lookup (see `lookup.rs`). Three typed reads are all the mappers need, so each domain type
+/// is mapped once whichever driver fetched it. `None` is SQL NULL.
+pub(crate) trait Columns {
+    fn text(&self, column: &str) -> StoreResult<Option<String>>;
+    fn int(&self, column: &str) -> StoreResult<Option<i64>>;
+    fn blob(&self, column: &str) -> StoreResult<Option<Vec<u8>>>;
 }
 
-fn get_opt_id(row: &SqliteRow, column: &str) -> StoreResult<Option<Uuid>> {
-    row.try_get::<Option<Hyphenated>, _>(column)
-        .map(|v| v.map(Hyphenated::into_uuid))
-        .map_err(map_err)
+impl Columns for SqliteRow {
+    fn text(&self, column: &str) -> StoreResult<Option<String>> {
+        self.try_get(column).map_err(map_err)
+    }
+    fn int(&self, column: &str) -> StoreResult<Option<i64>> {
+        self.try_get(column).map_err(map_err)
+    }
+    fn blob(&self, column: &str) -> StoreResult<Option<Vec<u8>>> {
+        self.try_get(column).map_err(map_err)
+    }
 }
 
-fn get_time(row: &SqliteRow, column: &str) -> StoreResult<Timestamp> {
-    let ms: i64 = row.try_get(column).map_err(map_err)?;
+fn required<T>(value: Option<T>, column: &str) -> StoreResult<T> {
+    value.ok_or_else(|| bad(column))
+}
+
+fn parse_id(raw: &str, column: &str) -> StoreResult<Uuid> {
+    Uuid::try_parse(raw).map_err(|_| bad(column))
+}
+
+fn parse_time(ms: i64, column: &str) -> StoreResult<Timestamp> {
     DateTime::from_timestamp_millis(ms).ok_or_else(|| bad(column))
 }
 
-fn get_opt_time(row: &SqliteRow, column: &str) -> StoreResult<Option<Timestamp>> {
-    let ms: Option<i64> = row.try_get(column).map_err(map_err)?;
-    ms.map(|ms| DateTime::from_timestamp_millis(ms).ok_or_else(|| bad(column)))
+pub(crate) fn get_id(row: &impl Columns, column: &str) -> StoreResult<Uuid> {
+    parse_id(&required(row.text(column)?, column)?, column)
+}
+
+fn get_opt_id(row: &impl Columns, column: &str) -> StoreResult<Option<Uuid>> {
+    row.text(column)?
+        .map(|raw| parse_id(&raw, column))
         .transpose()
 }
 
-fn get_str(row: &SqliteRow, column: &str) -> StoreResult<String> {
-    row.try_get(column).map_err(map_err)
+fn get_time(row: &impl Columns, column: &str) -> StoreResult<Timestamp> {
+    parse_time(required(row.int(column)?, column)?, column)
 }
 
-fn get_opt_str(row: &SqliteRow, column: &str) -> StoreResult<Option<String>> {
-    row.try_get(column).map_err(map_err)
+fn get_opt_time(row: &impl Columns, column: &str) -> StoreResult<Option<Timestamp>> {
+    row.int(column)?
+        .map(|ms| parse_time(ms, column))
+        .transpose()
 }
 
-fn get_hash(row: &SqliteRow, column: &str) -> StoreResult<CredentialHash> {
-    let bytes: Vec<u8> = row.try_get(column).map_err(map_err)?;
+fn get_str(row: &impl Columns, column: &str) -> StoreResult<String> {
+    required(row.text(column)?, column)
+}
+
+fn get_opt_str(row: &impl Columns, column: &str) -> StoreResult<Option<String>> {
+    row.text(column)
+}
+
+/// An integer column read as a flag; NULL (e.g. a sub-select that found no row) is false.
+pub(crate) fn get_flag(row: &impl Columns, column: &str) -> StoreResult<bool> {
+    Ok(row.int(column)?.unwrap_or(0) != 0)
+}
+
+fn get_hash(row: &impl Columns, column: &str) -> StoreResult<CredentialHash> {
+    let bytes = required(row.blob(column)?, column)?;
     CredentialHash::from_slice(&bytes).ok_or_else(|| bad(column))
 }
 
-fn get_role(row: &SqliteRow, column: &str) -> StoreResult<Role> {
+fn get_role(row: &impl Columns, column: &str) -> StoreResult<Role> {
     Role::parse(&get_str(row, column)?).ok_or_else(|| bad(column))
 }
 
@@ -123,7 +158,7 @@ fn parse_scopes(raw: &str, column: &str) -> StoreResult<ScopeSet> {
         .map_err(|_| bad(column))
 }
 
-fn get_scopes(row: &SqliteRow, column: &str) -> StoreResult<ScopeSet> {
+fn get_scopes(row: &impl Columns, column: &str) -> StoreResult<ScopeSet> {
     parse_scopes(&get_str(row, column)?, column)
 }
 
@@ -141,7 +176,6 @@ pub(crate) fn user_from_row(row: &SqliteRow) -> StoreResult<User> {
 }
 
 pub(crate) fn workspace_from_row(row: &SqliteRow) -> StoreResult<Workspace> {
-    let members_can_create_keys: i64 = row.try_get("members_can_create_keys").map_err(map_err)?;
     Ok(Workspace {
         id: get_id(row, "id")?,
         name: get_str(row, "name")?,
@@ -150,7 +184,7 @@ pub(crate) fn workspace_from_row(row: &SqliteRow) -> StoreResult<Workspace> {
             .ok_or_else(|| bad("workspaces.key_prefix"))?,
         key_format: KeyFormat::parse(&get_str(row, "key_format")?)
             .ok_or_else(|| bad("workspaces.key_format"))?,
-        members_can_create_keys: members_can_create_keys != 0,
+        members_can_create_keys: get_flag(row, "members_can_create_keys")?,
         created_at: get_time(row, "created_at")?,
         updated_at: get_time(row, "updated_at")?,
     })
@@ -176,15 +210,12 @@ pub(crate) fn member_from_row(row: &SqliteRow) -> StoreResult<Member> {
     })
 }
 
-pub(crate) fn key_from_row(row: &SqliteRow) -> StoreResult<ApiKey> {
+pub(crate) fn key_from_row(row: &impl Columns) -> StoreResult<ApiKey> {
     let metadata: JsonObject =
         serde_json::from_str(&get_str(row, "metadata")?).map_err(|_| bad("api_keys.metadata"))?;
     Ok(ApiKey {
         id: get_id(row, "id")?,
-        seq: row
-            .try_get::<Option<i64>, _>("seq")
-            .map_err(map_err)?
-            .ok_or_else(|| bad("api_keys.seq"))?,
+        seq: required(row.int("seq")?, "api_keys.seq")?,
         workspace_id: get_id(row, "workspace_id")?,
         name: get_str(row, "name")?,
         key_prefix: get_str(row, "key_prefix")?,

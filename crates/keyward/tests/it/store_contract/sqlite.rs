@@ -163,3 +163,37 @@ async fn kill_9_child_commits_then_waits() {
     println!("COMMITTED {} {}", w.id, k.id);
     tokio::time::sleep(std::time::Duration::from_secs(60)).await;
 }
+
+/// The verification lookup reads on the calling thread (store/sqlite/lookup.rs): it must see
+/// each commit at once, never an open transaction's rows, and must not wait for the writer.
+#[tokio::test]
+async fn the_verification_lookup_sees_commits_and_never_waits_for_the_writer() {
+    let (db, _dir) = fresh().await;
+    let (u, w) = owner_and_workspace(&db).await;
+    let committed = key(w.id, u.id, "committed");
+    insert_keys(&db, std::slice::from_ref(&committed)).await;
+    assert!(db.key_by_hash(&committed.hash).await.unwrap().is_some());
+
+    // A write transaction holds SQLite's write lock while the lookups below run.
+    let pending = key(w.id, u.id, "pending");
+    let mut tx = db.begin().await.unwrap();
+    tx.insert_key(&pending).await.unwrap();
+    let during = tokio::time::timeout(std::time::Duration::from_secs(1), async {
+        (
+            db.key_by_hash(&committed.hash).await.unwrap(),
+            db.key_by_hash(&pending.hash).await.unwrap(),
+        )
+    })
+    .await
+    .expect("the lookup waited for the writer");
+    assert_eq!(during.0.map(|l| l.key.id), Some(committed.id));
+    assert!(during.1.is_none(), "an uncommitted key was visible");
+
+    tx.commit().await.unwrap();
+    let after = db.key_by_hash(&pending.hash).await.unwrap();
+    assert_eq!(
+        after.map(|l| l.key.id),
+        Some(pending.id),
+        "a commit was not seen"
+    );
+}
