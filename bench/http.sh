@@ -56,10 +56,9 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# keyward on SQLite, with room for the creates benchmark.
+# keyward on SQLite; the unlimited plan lets the creates benchmark fill each workspace to its cap.
 cat >"$WORK/keyward.toml" <<EOF
 default_plan = "unlimited"
-max_keys_per_workspace = 10000000
 auth_failures_per_minute = 1000000
 EOF
 KW=("$BIN" --config "$WORK/keyward.toml" --data-dir "$WORK/data")
@@ -68,6 +67,18 @@ echo 'correct horse battery staple' |
   "${KW[@]}" admin user create --email bench@example.com --password-stdin --verified --workspace Bench >/dev/null
 KEY=$("${KW[@]}" admin apikey create --name bench --user-id bench@example.com | sed 's/^Created: //')
 TOKEN=$("${KW[@]}" admin service-token create --name bench)
+# The creates benchmark spreads its creates over CREATE_WORKSPACES workspaces under the
+# default cap of 50 keys each: a workspace's limit check counts its keys, so one workspace
+# growing by thousands of keys would measure that count, not a create.
+CREATE_WORKSPACES=${CREATE_WORKSPACES:-400}
+echo "==> making $CREATE_WORKSPACES workspaces for the creates benchmark"
+for i in $(seq 1 "$CREATE_WORKSPACES"); do
+  echo 'correct horse battery staple' |
+    "${KW[@]}" admin user create --email "create$i@example.com" --password-stdin --verified \
+      --workspace "Creates $i" >/dev/null
+  "${KW[@]}" admin apikey create --name creates --user-id "create$i@example.com" |
+    sed 's/^Created: //'
+done >"$WORK/create-keys.txt"
 RUST_LOG=warn "${KW[@]}" serve --listen "127.0.0.1:$KW_PORT" >"$WORK/keyward.log" 2>&1 &
 PIDS+=($!)
 "$PWD/target/release/examples/ceiling" "127.0.0.1:$CEILING_PORT" >"$WORK/ceiling.log" 2>&1 &
@@ -143,9 +154,9 @@ for round in $(seq 1 "$ROUNDS"); do
 done
 
 # Creates per second through the API, on SQLite.
-echo "==> key creates through POST /api/v1/api-keys"
-CREATES=$(WRK_AUTH="Bearer $KEY" WRK_BODY='{"name": "bench create"}' \
-  wrk -t1 -c8 -d"$DURATION" -s bench/wrk/post.lua "http://127.0.0.1:$KW_PORT/api/v1/api-keys")
+echo "==> key creates through POST /api/v1/api-keys, over $CREATE_WORKSPACES workspaces"
+CREATES=$(WRK_KEYS="$WORK/create-keys.txt" \
+  wrk -t1 -c8 -d"$DURATION" -s bench/wrk/create.lua "http://127.0.0.1:$KW_PORT/api/v1/api-keys")
 echo "$CREATES" | grep -E 'Requests/sec|Non-2xx|requests in' | sed 's/^/    /'
 CREATES_PER_S=$(echo "$CREATES" | awk '/Requests\/sec/ { print $2 }')
 if echo "$CREATES" | grep -q 'Non-2xx'; then
