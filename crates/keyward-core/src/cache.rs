@@ -12,6 +12,11 @@
 //! instead of one per request. It is small (entries are 32-byte keys), short-lived, and
 //! cleared of a hash the moment a key with that hash is written, so it cannot hide a key.
 //!
+//! When the database cannot be asked, an entry may still answer for `stale_grace_seconds`
+//! after it stopped being fresh (its TTL ended, or the node lost its change feed and marked
+//! everything stale), then the key fails closed (PRODUCT.md §8). An entry that was
+//! invalidated is gone, so a revocation this node has seen is never undone.
+//!
 //! Staleness is closed by an epoch. A miss notes the epoch before it reads the store, and its
 //! answer is kept only if no invalidation happened meanwhile; every invalidation bumps the
 //! epoch first. A lookup racing a revocation therefore never re-inserts the old row.
@@ -34,11 +39,15 @@ const NEGATIVE_ENTRIES: u64 = 100_000;
 /// Service tokens cached, at most: an instance has a handful.
 const TOKEN_ENTRIES: u64 = 1_000;
 
-/// The cache's bounds, from config (`cache_max_entries`, `cache_ttl_seconds`).
+/// The cache's bounds, from config (`cache_max_entries`, `cache_ttl_seconds`,
+/// `stale_grace_seconds`).
 #[derive(Debug, Clone, Copy)]
 pub struct CachePolicy {
     pub max_entries: u64,
     pub ttl: Duration,
+    /// How long an entry that stopped being fresh may still answer while the database
+    /// cannot be asked.
+    pub stale_grace: Duration,
 }
 
 impl Default for CachePolicy {
@@ -46,8 +55,19 @@ impl Default for CachePolicy {
         Self {
             max_entries: 1_000_000,
             ttl: Duration::from_secs(60),
+            stale_grace: Duration::from_secs(30),
         }
     }
+}
+
+/// When an entry was cached and until when it answers without asking the store.
+#[derive(Clone, Copy)]
+struct Stamp {
+    /// Nanoseconds since the cache's `base`, comparable with `KeyCache::stale_since`.
+    cached_at: u64,
+    /// The TTL from when it was cached, cut short by the key's expiry. Checked on each hit,
+    /// so expiry costs no timer per entry.
+    answers_until: Instant,
 }
 
 /// A key as the store found it, with the two workspace facts that decide what it may do.
@@ -57,13 +77,11 @@ pub struct Found {
     pub key: Arc<ApiKey>,
     pub creator_is_member: bool,
     pub members_can_create_keys: bool,
-    /// Until when this entry may answer: the TTL from when it was cached, cut short by the
-    /// key's expiry. Checked on each hit, so expiry costs no timer per entry.
-    answers_until: Instant,
+    stamp: Stamp,
 }
 
 impl Found {
-    fn new(lookup: KeyLookup, ttl: Duration) -> Self {
+    fn new(lookup: KeyLookup, ttl: Duration, cached_at: u64) -> Self {
         let lifetime = match lookup.key.expires_at {
             Some(at) => (at - crate::model::now())
                 .to_std()
@@ -71,12 +89,14 @@ impl Found {
                 .min(ttl),
             None => ttl,
         };
-        let answers_until = Instant::now() + lifetime;
         Found {
             key: Arc::new(lookup.key),
             creator_is_member: lookup.creator_is_member,
             members_can_create_keys: lookup.members_can_create_keys,
-            answers_until,
+            stamp: Stamp {
+                cached_at,
+                answers_until: Instant::now() + lifetime,
+            },
         }
     }
 }
@@ -127,6 +147,8 @@ pub struct CacheCounters {
     pub misses: AtomicU64,
     /// Entries pushed out by the size bound (not expiries or invalidations).
     pub evictions: AtomicU64,
+    /// Answers given from entries past their freshness because the store could not be asked.
+    pub stale_answers: AtomicU64,
 }
 
 /// A snapshot of the counters and the number of entries.
@@ -136,18 +158,24 @@ pub struct CacheStats {
     pub misses: u64,
     pub evictions: u64,
     pub entries: u64,
+    pub stale_answers: u64,
 }
 
 pub struct KeyCache {
     found: Map<Found>,
     /// Hashes that found nothing, each with the instant until which that answer stands.
     missing: Map<Instant>,
-    /// Service tokens by hash, each with the instant until which it may answer: the verify
-    /// API checks one on every call.
-    tokens: Map<(Arc<ServiceToken>, Instant)>,
+    /// Service tokens by hash: the verify API checks one on every call.
+    tokens: Map<(Arc<ServiceToken>, Stamp)>,
     epoch: AtomicU64,
     counters: Arc<CacheCounters>,
     ttl: Duration,
+    stale_grace: Duration,
+    /// The origin of `Stamp::cached_at` and `stale_since`.
+    base: Instant,
+    /// Entries cached before this (nanoseconds since `base`; 0 for never) are stale: the
+    /// node lost its change feed then, and may have missed writes.
+    stale_since: AtomicU64,
     /// False with no room or no lifetime: every lookup then goes to the store.
     enabled: bool,
 }
@@ -164,20 +192,47 @@ impl KeyCache {
             epoch: AtomicU64::new(0),
             counters,
             ttl: policy.ttl,
+            stale_grace: policy.stale_grace,
+            base: Instant::now(),
+            stale_since: AtomicU64::new(0),
             enabled: policy.max_entries > 0 && !policy.ttl.is_zero(),
         }
+    }
+
+    /// Now, as a `Stamp::cached_at`. Starts at 1, so that 0 can mean "never" in `stale_since`.
+    fn clock(&self) -> u64 {
+        u64::try_from(self.base.elapsed().as_nanos())
+            .unwrap_or(u64::MAX)
+            .saturating_add(1)
+    }
+
+    fn is_fresh(&self, stamp: &Stamp, now: Instant) -> bool {
+        now < stamp.answers_until && stamp.cached_at >= self.stale_since.load(Ordering::Acquire)
+    }
+
+    /// Whether an entry that is not fresh may still answer while the store cannot be asked:
+    /// for `stale_grace` after it stopped being fresh.
+    fn within_grace(&self, stamp: &Stamp, now: Instant) -> bool {
+        let stale_since = self.stale_since.load(Ordering::Acquire);
+        let stopped_fresh = if stamp.cached_at < stale_since {
+            let marked = self.base + Duration::from_nanos(stale_since - 1);
+            marked.min(stamp.answers_until)
+        } else {
+            stamp.answers_until
+        };
+        now < stopped_fresh + self.stale_grace
     }
 
     /// What is cached for `hash`, counting a hit or a miss.
     pub fn get(&self, hash: &CredentialHash) -> Cached {
         let now = Instant::now();
         if let Some(found) = self.found.get(hash) {
-            if now < found.answers_until {
+            if self.is_fresh(&found.stamp, now) {
                 self.counters.hits.fetch_add(1, Ordering::Relaxed);
                 return Cached::Found(found);
             }
-            // Past its TTL or its key's expiry: ask the store again.
-            self.found.remove(hash);
+            // Past its TTL or its key's expiry, or marked stale: ask the store again. The
+            // entry stays until the answer replaces it, for [`KeyCache::stale`].
         }
         if let Some(until) = self.missing.get(hash) {
             if now < until {
@@ -200,9 +255,13 @@ impl KeyCache {
     /// Returns the entry to use for this request either way.
     pub fn put(&self, epoch: u64, hash: CredentialHash, lookup: Option<KeyLookup>) -> Cached {
         let answer = match lookup {
-            Some(l) => Cached::Found(Found::new(l, self.ttl)),
+            Some(l) => Cached::Found(Found::new(l, self.ttl, self.clock())),
             None => Cached::Missing,
         };
+        if matches!(answer, Cached::Missing) {
+            // A stale entry must not outlive the store saying the key is gone.
+            self.found.remove(&hash);
+        }
         if !self.enabled || self.epoch() != epoch {
             return answer;
         }
@@ -221,12 +280,31 @@ impl KeyCache {
         answer
     }
 
+    /// A cached key that is no longer fresh but may still answer, because the store cannot
+    /// be asked and the entry is within its grace. Only after a lookup failed.
+    pub fn stale(&self, hash: &CredentialHash) -> Option<Found> {
+        let found = self.found.get(hash)?;
+        self.within_grace(&found.stamp, Instant::now()).then(|| {
+            self.counters.stale_answers.fetch_add(1, Ordering::Relaxed);
+            found
+        })
+    }
+
     /// The cached service token with this hash, if any and still fresh.
     pub fn token(&self, hash: &CredentialHash) -> Option<Arc<ServiceToken>> {
         match self.tokens.get(hash) {
-            Some((token, until)) if Instant::now() < until => Some(token),
+            Some((token, stamp)) if self.is_fresh(&stamp, Instant::now()) => Some(token),
             _ => None,
         }
+    }
+
+    /// As [`KeyCache::stale`], for a service token.
+    pub fn stale_token(&self, hash: &CredentialHash) -> Option<Arc<ServiceToken>> {
+        let (token, stamp) = self.tokens.get(hash)?;
+        self.within_grace(&stamp, Instant::now()).then(|| {
+            self.counters.stale_answers.fetch_add(1, Ordering::Relaxed);
+            token
+        })
     }
 
     /// Keeps a service token the store found, unless something was invalidated since
@@ -236,7 +314,11 @@ impl KeyCache {
             return;
         }
         let hash = token.hash;
-        self.tokens.insert(hash, (token, Instant::now() + self.ttl));
+        let stamp = Stamp {
+            cached_at: self.clock(),
+            answers_until: Instant::now() + self.ttl,
+        };
+        self.tokens.insert(hash, (token, stamp));
         if self.epoch() != epoch {
             self.tokens.remove(&hash);
         }
@@ -259,12 +341,23 @@ impl KeyCache {
         self.tokens.clear();
     }
 
+    /// Marks everything stale: this node lost its change feed and may miss writes until it
+    /// listens again. Stale entries are asked of the store again, but while the store cannot
+    /// be asked they answer for the grace ([`KeyCache::stale`]). Hashes that found nothing
+    /// are forgotten: a key created meanwhile must not be hidden.
+    pub fn mark_all_stale(&self) {
+        self.epoch.fetch_add(1, Ordering::AcqRel);
+        self.stale_since.store(self.clock(), Ordering::Release);
+        self.missing.clear();
+    }
+
     pub fn stats(&self) -> CacheStats {
         CacheStats {
             hits: self.counters.hits.load(Ordering::Relaxed),
             misses: self.counters.misses.load(Ordering::Relaxed),
             evictions: self.counters.evictions.load(Ordering::Relaxed),
             entries: self.found.len() as u64,
+            stale_answers: self.counters.stale_answers.load(Ordering::Relaxed),
         }
     }
 }
@@ -288,6 +381,7 @@ mod tests {
         KeyCache::new(CachePolicy {
             max_entries: 100,
             ttl: Duration::from_secs(60),
+            stale_grace: Duration::from_secs(30),
         })
     }
 

@@ -83,7 +83,7 @@ impl Error {
             Error::Conflict(_) => "conflict",
             Error::Validation(_) => "validation_failed",
             Error::RateLimited { .. } => "rate_limited",
-            Error::Unavailable => "unavailable",
+            Error::Unavailable => "service_unavailable",
             Error::Internal(_) => "internal",
         }
     }

@@ -86,6 +86,47 @@ pub struct KeyChange {
     pub hash: Option<CredentialHash>,
 }
 
+/// What a committed transaction wrote that a verification cache may hold. The writing node
+/// applies it to its own cache before it acknowledges the write, on every backend; other
+/// processes learn of the same write from [`Store::change_feed`].
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Written {
+    /// Keys and service tokens written, by hash.
+    pub hashes: Vec<CredentialHash>,
+    /// Something that decides what every key may do changed: a workspace's policy or plan,
+    /// or a membership was removed.
+    pub everything: bool,
+}
+
+/// How a server learns of writes committed by other processes (the admin CLI, other nodes).
+pub enum ChangeFeed {
+    /// Read the key-change log ([`Store::key_changes_since`]) on a timer: SQLite, where a
+    /// commit cannot be announced to another process.
+    Poll,
+    /// The database pushes each change as it commits: PostgreSQL's `LISTEN/NOTIFY`.
+    Push(Box<dyn ChangeStream>),
+}
+
+/// What a pushed change feed says next.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ChangeEvent {
+    /// A key or service token with this hash was written, or with `None`, something that
+    /// decides what every key may do.
+    Changed(Option<CredentialHash>),
+    /// The feed's connection dropped: changes may be missed until [`ChangeEvent::Listening`].
+    /// The reason names the error class, never a value.
+    Lost(String),
+    /// Listening again after a loss: anything committed while the feed was down is only in
+    /// the database.
+    Listening,
+}
+
+/// A pushed change feed. It reconnects by itself, with backoff, after a loss.
+#[async_trait]
+pub trait ChangeStream: Send {
+    async fn next(&mut self) -> ChangeEvent;
+}
+
 /// Keys of a workspace that count toward its limits (deleted keys never count).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct KeyCounts {
@@ -185,12 +226,15 @@ pub trait Store: Send + Sync + 'static {
     async fn key_changes_since(&self, after: i64, limit: u32) -> StoreResult<Vec<KeyChange>>;
     /// Drops key-change log entries older than `before`; returns how many.
     async fn prune_key_changes(&self, before: Timestamp) -> StoreResult<u64>;
+    /// How a server follows other processes' writes; called once when it starts.
+    async fn change_feed(&self) -> StoreResult<ChangeFeed>;
 }
 
 /// One write transaction. Dropping it without [`StoreTx::commit`] rolls it back.
 #[async_trait]
 pub trait StoreTx: Send {
-    async fn commit(self: Box<Self>) -> StoreResult<()>;
+    /// Commits, and says what the transaction wrote that a verification cache may hold.
+    async fn commit(self: Box<Self>) -> StoreResult<Written>;
 
     /// Reads the workspace and, on backends with row locks, locks it until commit, so that
     /// limit checks and inserts of concurrent transactions on one workspace do not interleave.

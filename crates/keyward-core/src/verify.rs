@@ -4,8 +4,9 @@
 //! It serves `POST /api/v1/keys/verify` and the Bearer authentication of the management API.
 //! Every step before the lookup is pure CPU: a malformed string or a failed checksum never
 //! reaches the cache or the database. The lookup is by the peppered hash: in the cache
-//! (`cache.rs`), and on a miss through the store's unique index. Every write reaches the
-//! cache through the store's key-change log (`catch_up`) before it is acknowledged.
+//! (`cache.rs`), and on a miss through the store's unique index. A write reaches the writing
+//! node's cache before it is acknowledged (`forget_written`), and other nodes' through the
+//! store's change feed: the key-change log (`catch_up`) or pushed events (`apply_change`).
 //!
 //! Imported keys (PRODUCT.md §2) are the one exception: a string that is not a keyward key
 //! may be an old system's key, looked up by its SHA-256, but only while at least one
@@ -22,7 +23,7 @@ use crate::key_format;
 use crate::model::{now, ApiKey, KeySource, KeyStatus};
 use crate::scope::ScopeSet;
 use crate::secret::{CredentialHash, Pepper, Sha256Digest};
-use crate::store::Store;
+use crate::store::{ChangeEvent, Store, StoreError, Written};
 use crate::usage::UsageLog;
 
 /// How often a server asks the store whether imported keys exist.
@@ -208,7 +209,16 @@ impl Verifier {
             return Ok(Some(token));
         }
         let epoch = self.cache.epoch();
-        let found = self.store.service_token_by_hash(hash).await?.map(Arc::new);
+        let found = match self.store.service_token_by_hash(hash).await {
+            Ok(found) => found.map(Arc::new),
+            Err(e @ StoreError::Unavailable(_)) => {
+                return match self.cache.stale_token(hash) {
+                    Some(token) => Ok(Some(token)),
+                    None => Err(e.into()),
+                }
+            }
+            Err(e) => return Err(e.into()),
+        };
         if let Some(token) = found.as_ref().filter(|t| t.revoked_at.is_none()) {
             self.cache.put_token(epoch, token.clone());
         }
@@ -223,11 +233,44 @@ impl Verifier {
             Cached::Unknown => {}
         }
         let epoch = self.cache.epoch();
-        let lookup = self.store.key_by_hash(hash).await?;
+        let lookup = match self.store.key_by_hash(hash).await {
+            Ok(lookup) => lookup,
+            // The database cannot be asked: a key this node knew answers for the grace;
+            // anything else fails closed.
+            Err(e @ StoreError::Unavailable(_)) => {
+                return match self.cache.stale(hash) {
+                    Some(found) => Ok(Some(found)),
+                    None => Err(e.into()),
+                }
+            }
+            Err(e) => return Err(e.into()),
+        };
         Ok(match self.cache.put(epoch, *hash, lookup) {
             Cached::Found(found) => Some(found),
             _ => None,
         })
+    }
+
+    /// Applies what a transaction this node committed wrote, before it is acknowledged.
+    pub fn forget_written(&self, written: &Written) {
+        if written.everything {
+            self.cache.forget_all();
+            return;
+        }
+        for hash in &written.hashes {
+            self.cache.forget(hash);
+        }
+    }
+
+    /// Applies one event of a pushed change feed ([`crate::store::ChangeFeed::Push`]).
+    pub fn apply_change(&self, event: &ChangeEvent) {
+        match event {
+            ChangeEvent::Changed(Some(hash)) => self.cache.forget(hash),
+            ChangeEvent::Changed(None) => self.cache.forget_all(),
+            // Writes may be missed while the feed is down, and were missed before it
+            // listened again: everything is asked of the store again, both times.
+            ChangeEvent::Lost(_) | ChangeEvent::Listening => self.cache.mark_all_stale(),
+        }
     }
 
     /// Asks the store whether imported keys exist and remembers the answer; returns it.
@@ -336,6 +379,8 @@ mod tests {
         lookups: AtomicUsize,
         known: Option<KeyLookup>,
         imports: bool,
+        /// While set, lookups fail as an unreachable database does.
+        down: std::sync::atomic::AtomicBool,
     }
 
     fn nothing<T>() -> StoreResult<T> {
@@ -382,6 +427,9 @@ mod tests {
         }
         async fn key_by_hash(&self, hash: &CredentialHash) -> StoreResult<Option<KeyLookup>> {
             self.lookups.fetch_add(1, Ordering::SeqCst);
+            if self.down.load(Ordering::SeqCst) {
+                return Err(StoreError::Unavailable("connection refused".into()));
+            }
             Ok(self.known.clone().filter(|k| k.key.hash.ct_eq(hash)))
         }
         async fn imported_keys_exist(&self) -> StoreResult<bool> {
@@ -458,6 +506,90 @@ mod tests {
         async fn prune_key_changes(&self, _: Timestamp) -> StoreResult<u64> {
             Ok(0)
         }
+        async fn change_feed(&self) -> StoreResult<crate::store::ChangeFeed> {
+            nothing()
+        }
+    }
+
+    /// A verifier over a store that knows one full-access key; returns the key's secret.
+    fn one_key(grace: Duration) -> (Arc<CountingStore>, Verifier, String) {
+        let pepper = Pepper::new(b"test pepper bytes".to_vec());
+        let prefix = key_format::KeyPrefix::parse("kw_").unwrap_or_else(|| panic!("prefix"));
+        let secret = key_format::generate(&prefix, key_format::KeyFormat::Base62)
+            .secret
+            .expose_secret()
+            .to_owned();
+        let key = crate::fixtures::api_key(Uuid::now_v7(), Uuid::now_v7(), pepper.hash(&secret));
+        let store = Arc::new(CountingStore {
+            known: Some(KeyLookup {
+                key,
+                creator_is_member: true,
+                members_can_create_keys: false,
+            }),
+            ..CountingStore::default()
+        });
+        let policy = CachePolicy {
+            stale_grace: grace,
+            ..CachePolicy::default()
+        };
+        let verifier = Verifier::new(store.clone(), pepper, Arc::default(), policy);
+        (store, verifier, secret)
+    }
+
+    #[tokio::test]
+    async fn with_the_database_down_a_known_key_answers_for_the_grace_and_nothing_else_does() {
+        let (store, verifier, secret) = one_key(Duration::from_secs(30));
+        let valid = verifier.verify(&secret, &[]).await;
+        assert!(valid.is_ok_and(|v| v.code == VerifyCode::Valid));
+
+        // The change feed drops and the database is gone: the entry is stale, the store
+        // is asked, fails, and the entry answers within its grace.
+        verifier.apply_change(&ChangeEvent::Lost("connection reset".into()));
+        store.down.store(true, Ordering::SeqCst);
+        let before = store.lookups.load(Ordering::SeqCst);
+        let stale = verifier.verify(&secret, &[]).await;
+        assert!(stale.is_ok_and(|v| v.code == VerifyCode::Valid));
+        assert_eq!(
+            store.lookups.load(Ordering::SeqCst),
+            before + 1,
+            "a stale entry was not rechecked"
+        );
+        assert_eq!(verifier.cache().stats().stale_answers, 1);
+
+        // A key this node never saw fails closed.
+        let prefix = key_format::KeyPrefix::parse("kw_").unwrap_or_else(|| panic!("prefix"));
+        let unknown = key_format::generate(&prefix, key_format::KeyFormat::Base62);
+        let answer = verifier.verify(unknown.secret.expose_secret(), &[]).await;
+        assert!(
+            matches!(answer, Err(crate::error::Error::Unavailable)),
+            "an unknown key did not fail closed"
+        );
+
+        // A revocation this node has seen is never undone by the grace.
+        let hash = Pepper::new(b"test pepper bytes".to_vec()).hash(&secret);
+        verifier.apply_change(&ChangeEvent::Changed(Some(hash)));
+        assert!(
+            verifier.verify(&secret, &[]).await.is_err(),
+            "a forgotten key answered"
+        );
+    }
+
+    #[tokio::test]
+    async fn past_the_grace_a_stale_key_fails_closed_and_the_database_brings_it_back() {
+        let (store, verifier, secret) = one_key(Duration::ZERO);
+        assert!(verifier.verify(&secret, &[]).await.is_ok());
+        verifier.apply_change(&ChangeEvent::Listening);
+        store.down.store(true, Ordering::SeqCst);
+        assert!(
+            verifier.verify(&secret, &[]).await.is_err(),
+            "answered past the grace"
+        );
+        store.down.store(false, Ordering::SeqCst);
+        let back = verifier.verify(&secret, &[]).await;
+        assert!(
+            back.is_ok_and(|v| v.code == VerifyCode::Valid),
+            "did not recover"
+        );
     }
 
     #[tokio::test]

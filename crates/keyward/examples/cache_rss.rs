@@ -64,6 +64,7 @@ fn child(mode: &str, n: usize) {
             let cache = KeyCache::new(CachePolicy {
                 max_entries: (n + n / 50) as u64,
                 ttl: Duration::from_secs(3600),
+                ..CachePolicy::default()
             });
             for i in 0..n {
                 let lookup = key(i, workspace, user);

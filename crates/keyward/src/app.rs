@@ -8,7 +8,7 @@ use std::time::Duration;
 use keyward_core::key_format::KeyPrefix;
 use keyward_core::scope::Catalog;
 use keyward_core::service::{PepperCheck, Plan, SessionPolicy, Settings};
-use keyward_core::store::Store;
+use keyward_core::store::{ChangeEvent, ChangeFeed, ChangeStream, Store};
 use keyward_core::Service;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
@@ -106,6 +106,7 @@ pub fn settings(config: &Config) -> Result<Settings, String> {
         cache: keyward_core::cache::CachePolicy {
             max_entries: config.cache_max_entries,
             ttl: std::time::Duration::from_secs(config.cache_ttl_seconds),
+            stale_grace: std::time::Duration::from_secs(config.stale_grace_seconds),
         },
         allow_signup: config.allow_signup,
         public_url: config.public_base_url(),
@@ -190,12 +191,22 @@ impl Server {
         let (shutdown, mut stop) = watch::channel(false);
         let flusher = spawn_usage_flusher(
             service.clone(),
-            metrics,
+            metrics.clone(),
             config.last_used_flush_seconds,
             stop.clone(),
         );
         let imports_watch = spawn_imports_watch(service.clone(), stop.clone());
-        let changes_watch = spawn_changes_watch(service.clone(), stop.clone());
+        let feed = service
+            .store()
+            .change_feed()
+            .await
+            .map_err(|e| format!("cannot follow the database's changes: {e}"))?;
+        let changes_watch = match feed {
+            ChangeFeed::Poll => spawn_changes_watch(service.clone(), stop.clone()),
+            ChangeFeed::Push(stream) => {
+                spawn_change_listener(service.clone(), stream, metrics.clone(), stop.clone())
+            }
+        };
         let app =
             http::router(state, &profiles).into_make_service_with_connect_info::<SocketAddr>();
         let flush_service = service.clone();
@@ -297,6 +308,42 @@ fn spawn_changes_watch(
                 if let Err(e) = service.store().prune_key_changes(before).await {
                     tracing::warn!(error = %e, "could not prune the key-change log; will retry");
                 }
+            }
+        }
+    })
+}
+
+/// Applies the changes a database pushes (PostgreSQL's NOTIFY) to this server's cache as
+/// they arrive. A lost connection marks the whole cache stale, at the loss and again once
+/// listening resumes, and is counted and logged; the stream reconnects by itself.
+fn spawn_change_listener(
+    service: Service,
+    mut stream: Box<dyn ChangeStream>,
+    metrics: Arc<Metrics>,
+    mut stop: watch::Receiver<bool>,
+) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        loop {
+            let event = tokio::select! {
+                event = stream.next() => event,
+                _ = stop.wait_for(|stopped| *stopped) => return,
+            };
+            service.verifier().apply_change(&event);
+            match &event {
+                ChangeEvent::Lost(reason) => {
+                    metrics.change_feed_losses.inc();
+                    metrics.change_feed_up.set(0);
+                    tracing::warn!(
+                        reason = %reason,
+                        "lost the database's change notifications; the verification cache is \
+                         marked stale and is asked of the database again until they resume"
+                    );
+                }
+                ChangeEvent::Listening => {
+                    metrics.change_feed_up.set(1);
+                    tracing::info!("receiving the database's change notifications again");
+                }
+                ChangeEvent::Changed(_) => {}
             }
         }
     })

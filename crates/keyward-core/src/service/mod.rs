@@ -174,12 +174,13 @@ impl Service {
         &self.verifier
     }
 
-    /// Commits a write, then brings this node's verification cache up to date with every
-    /// write committed so far, this one included, before the caller acknowledges it: the
-    /// next verification on this node sees the change. Every write goes through here, so no
-    /// write path can forget to invalidate; the store's change log says what changed.
+    /// Commits a write, then brings this node's verification cache up to date with it, and
+    /// with every write the key-change log holds so far, before the caller acknowledges it:
+    /// the next verification on this node sees the change. Every write goes through here, so
+    /// no write path can forget to invalidate; the transaction says what it wrote.
     pub(crate) async fn commit(&self, tx: Box<dyn crate::store::StoreTx>) -> Result<()> {
-        tx.commit().await?;
+        let written = tx.commit().await?;
+        self.verifier.forget_written(&written);
         self.verifier.catch_up_or_flush().await;
         Ok(())
     }

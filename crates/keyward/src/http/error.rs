@@ -66,7 +66,7 @@ pub enum ErrorCode {
     ValidationFailed,
     RateLimited,
     Internal,
-    Unavailable,
+    ServiceUnavailable,
 }
 
 #[derive(Serialize, utoipa::ToSchema)]

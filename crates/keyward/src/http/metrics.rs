@@ -48,6 +48,11 @@ pub struct Metrics {
     cache_misses: Counter,
     cache_evictions: Counter,
     cache_entries: Gauge,
+    cache_stale_answers: Counter,
+    /// Times this node's pushed change feed (PostgreSQL LISTEN) dropped.
+    pub change_feed_losses: Counter,
+    /// 1 while the pushed change feed listens, 0 while it is down; 1 on a polled feed.
+    pub change_feed_up: Gauge,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -109,6 +114,25 @@ impl Metrics {
             "Keys in the verification cache",
             cache_entries.clone(),
         );
+        let cache_stale_answers = Counter::default();
+        registry.register(
+            "cache_stale_answers",
+            "Verifications answered from a cache entry past its freshness because the database could not be asked (within stale_grace_seconds)",
+            cache_stale_answers.clone(),
+        );
+        let change_feed_losses = Counter::default();
+        registry.register(
+            "change_feed_losses",
+            "Times the connection that brings other nodes' writes dropped; each marks the whole cache stale",
+            change_feed_losses.clone(),
+        );
+        let change_feed_up = Gauge::default();
+        change_feed_up.set(1);
+        registry.register(
+            "change_feed_up",
+            "1 while this node receives other nodes' writes, 0 while that connection is down",
+            change_feed_up.clone(),
+        );
         Self {
             registry,
             requests,
@@ -119,6 +143,9 @@ impl Metrics {
             cache_misses,
             cache_evictions,
             cache_entries,
+            cache_stale_answers,
+            change_feed_losses,
+            change_feed_up,
         }
     }
 
@@ -129,6 +156,7 @@ impl Metrics {
             (&self.cache_hits, stats.hits),
             (&self.cache_misses, stats.misses),
             (&self.cache_evictions, stats.evictions),
+            (&self.cache_stale_answers, stats.stale_answers),
         ] {
             counter.inc_by(now.saturating_sub(counter.get()));
         }

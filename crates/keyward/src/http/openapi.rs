@@ -88,7 +88,7 @@ pub enum AuthErrors {
     /// `internal`: logged with the request id; the body holds no detail.
     #[response(status = 500)]
     Internal(ErrorBody),
-    /// `unavailable`: the database cannot be reached.
+    /// `service_unavailable`: the database cannot be reached.
     #[response(status = 503)]
     Unavailable(ErrorBody),
 }

@@ -285,7 +285,7 @@ async fn statuses_roles_actions_and_error_codes_are_enums_and_limits_are_bounded
             "unsupported_media_type",
             "validation_failed",
             "rate_limited",
-            "unavailable",
+            "service_unavailable",
             "internal",
         ] {
             assert!(codes.contains(&code.to_owned()), "{code} not in {codes:?}");

@@ -234,7 +234,7 @@ enum Errors {
     /// `internal`.
     #[response(status = 500)]
     Internal(ErrorOut),
-    /// `unavailable`: the database cannot be reached.
+    /// `service_unavailable`: the database cannot be reached.
     #[response(status = 503)]
     Unavailable(ErrorOut),
 }

@@ -475,7 +475,7 @@ enum Errors {
     /// `internal`.
     #[response(status = 500, content_type = "application/vnd.api+json")]
     Internal(ErrorDocument),
-    /// `unavailable`: the database cannot be reached.
+    /// `service_unavailable`: the database cannot be reached.
     #[response(status = 503, content_type = "application/vnd.api+json")]
     Unavailable(ErrorDocument),
 }
