@@ -511,14 +511,19 @@ mod tests {
         }
     }
 
+    /// A fresh `kw_` secret.
+    fn new_secret() -> String {
+        let prefix = key_format::KeyPrefix::parse("kw_").unwrap_or_else(|| panic!("prefix"));
+        key_format::generate(&prefix, key_format::KeyFormat::Base62)
+            .secret
+            .expose_secret()
+            .to_owned()
+    }
+
     /// A verifier over a store that knows one full-access key; returns the key's secret.
     fn one_key(grace: Duration) -> (Arc<CountingStore>, Verifier, String) {
         let pepper = Pepper::new(b"test pepper bytes".to_vec());
-        let prefix = key_format::KeyPrefix::parse("kw_").unwrap_or_else(|| panic!("prefix"));
-        let secret = key_format::generate(&prefix, key_format::KeyFormat::Base62)
-            .secret
-            .expose_secret()
-            .to_owned();
+        let secret = new_secret();
         let key = crate::fixtures::api_key(Uuid::now_v7(), Uuid::now_v7(), pepper.hash(&secret));
         let store = Arc::new(CountingStore {
             known: Some(KeyLookup {
@@ -557,9 +562,7 @@ mod tests {
         assert_eq!(verifier.cache().stats().stale_answers, 1);
 
         // A key this node never saw fails closed.
-        let prefix = key_format::KeyPrefix::parse("kw_").unwrap_or_else(|| panic!("prefix"));
-        let unknown = key_format::generate(&prefix, key_format::KeyFormat::Base62);
-        let answer = verifier.verify(unknown.secret.expose_secret(), &[]).await;
+        let answer = verifier.verify(&new_secret(), &[]).await;
         assert!(
             matches!(answer, Err(crate::error::Error::Unavailable)),
             "an unknown key did not fail closed"
@@ -663,11 +666,7 @@ mod tests {
     #[tokio::test]
     async fn a_key_acts_only_while_its_creator_is_a_member_and_under_todays_policy() {
         let pepper = Pepper::new(b"test pepper bytes".to_vec());
-        let prefix = key_format::KeyPrefix::parse("kw_").unwrap_or_else(|| panic!("prefix"));
-        let secret = key_format::generate(&prefix, key_format::KeyFormat::Base62)
-            .secret
-            .expose_secret()
-            .to_owned();
+        let secret = new_secret();
         let write = vec!["api_keys:write".to_owned()];
         let verdict = |creator_is_member, policy| {
             let store = Arc::new(CountingStore {
