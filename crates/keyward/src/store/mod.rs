@@ -1,3 +1,5 @@
-//! Storage backends: implementations of `keyward_core::store::Store`, one per database.
+//! Storage backends: implementations of `keyward_core::store::Store`, one per database, and
+//! the row mapping they share.
 
+mod rows;
 pub mod sqlite;

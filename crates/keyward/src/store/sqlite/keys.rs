@@ -8,8 +8,9 @@ use sqlx::{QueryBuilder, Row, Sqlite, SqliteConnection, SqliteExecutor};
 use uuid::Uuid;
 
 use super::error::map_err;
-use super::rows::{
-    get_flag, hash, id, json, key_from_row, millis, opt_id, opt_millis, Columns, KEY_COLUMNS,
+use super::rows::{id, opt_id};
+use crate::store::rows::{
+    hash, json, key_from_row, lookup_from_row, millis, opt_millis, KEY_COLUMNS,
 };
 
 /// The verification lookup's statement. Deleted keys are returned on purpose: the verifier
@@ -25,15 +26,6 @@ pub(crate) fn key_by_hash_sql() -> String {
            AS members_can_create_keys \
          FROM api_keys WHERE hash = ?"
     )
-}
-
-/// The row [`key_by_hash_sql`] selects, whichever driver fetched it.
-pub(crate) fn lookup_from_row(row: &impl Columns) -> StoreResult<KeyLookup> {
-    Ok(KeyLookup {
-        key: key_from_row(row)?,
-        creator_is_member: get_flag(row, "creator_is_member")?,
-        members_can_create_keys: get_flag(row, "members_can_create_keys")?,
-    })
 }
 
 /// The verification lookup through the asynchronous pool: the fallback when the calling
