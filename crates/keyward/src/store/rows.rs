@@ -57,6 +57,22 @@ pub(crate) fn hash(value: &CredentialHash) -> &[u8] {
     value.expose_secret()
 }
 
+/// A substring filter as a LIKE pattern whose escape character is a backslash: LIKE's
+/// wildcards in the needle are escaped, so that `q=50%` matches the text "50%", not "50" and
+/// anything. Both backends' queries name the escape character (`ESCAPE '\'`).
+pub(crate) fn like_pattern(needle: &str) -> String {
+    let mut pattern = String::with_capacity(needle.len() + 2);
+    pattern.push('%');
+    for c in needle.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            pattern.push('\\');
+        }
+        pattern.push(c);
+    }
+    pattern.push('%');
+    pattern
+}
+
 pub(crate) fn json<T: serde::Serialize>(value: &T, what: &str) -> StoreResult<String> {
     serde_json::to_string(value).map_err(|_| StoreError::Other(format!("could not encode {what}")))
 }
@@ -305,4 +321,15 @@ pub(crate) fn invitation_from_row(row: &impl Columns) -> StoreResult<Invitation>
         accepted_at: get_opt_time(row, "accepted_at")?,
         withdrawn_at: get_opt_time(row, "withdrawn_at")?,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::like_pattern;
+
+    #[test]
+    fn like_wildcards_in_the_needle_match_literally() {
+        assert_eq!(like_pattern("ci"), "%ci%");
+        assert_eq!(like_pattern("50%_off\\"), "%50\\%\\_off\\\\%");
+    }
 }
