@@ -1,4 +1,7 @@
-//! Storage backends: implementations of `keyward_core::store::Store`, one per database.
+//! Storage backends: implementations of `keyward_core::store::Store`, one per database, and
+//! the row mapping they share.
 
+pub mod postgres;
+mod rows;
 pub mod sqlite;
 pub(crate) mod written;

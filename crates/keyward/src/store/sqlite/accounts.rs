@@ -7,8 +7,9 @@ use sqlx::{QueryBuilder, Sqlite, SqliteExecutor};
 use uuid::Uuid;
 
 use super::error::map_err;
-use super::rows::{
-    id, json, member_from_row, membership_from_row, millis, opt_millis, user_from_row,
+use super::rows::id;
+use crate::store::rows::{
+    json, member_from_row, membership_from_row, millis, opt_millis, user_from_row,
     workspace_from_row, MEMBERSHIP_COLUMNS, USER_COLUMNS, WORKSPACE_COLUMNS,
 };
 

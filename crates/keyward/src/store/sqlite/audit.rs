@@ -6,7 +6,8 @@ use sqlx::{QueryBuilder, Sqlite, SqliteConnection, SqliteExecutor};
 use uuid::Uuid;
 
 use super::error::map_err;
-use super::rows::{audit_from_row, id, json, millis, opt_id, AUDIT_COLUMNS};
+use super::rows::{id, opt_id};
+use crate::store::rows::{audit_from_row, json, millis, AUDIT_COLUMNS};
 
 /// Rows per multi-row INSERT: 11 bound values each, far below SQLite's variable limit.
 const ROWS_PER_INSERT: usize = 500;

@@ -7,7 +7,7 @@ use keyward_core::store::{KeyChange, StoreError, StoreResult};
 use sqlx::{Row, SqliteExecutor};
 
 use super::error::map_err;
-use super::rows::millis;
+use crate::store::rows::millis;
 
 pub(crate) async fn latest_key_change(ex: impl SqliteExecutor<'_>) -> StoreResult<i64> {
     sqlx::query_scalar("SELECT COALESCE(MAX(id), 0) FROM key_changes")

@@ -8,8 +8,9 @@ use sqlx::{SqliteConnection, SqliteExecutor};
 use uuid::Uuid;
 
 use super::error::map_err;
-use super::rows::{
-    hash, id, millis, opt_millis, service_token_from_row, session_from_row, SERVICE_TOKEN_COLUMNS,
+use super::rows::id;
+use crate::store::rows::{
+    hash, millis, opt_millis, service_token_from_row, session_from_row, SERVICE_TOKEN_COLUMNS,
     SESSION_COLUMNS,
 };
 

@@ -6,7 +6,7 @@ use keyward_core::store::{StoreError, StoreResult};
 use sqlx::SqliteExecutor;
 
 use super::error::map_err;
-use super::rows::{hash, millis};
+use crate::store::rows::{hash, millis};
 
 pub(crate) async fn pepper_fingerprint(
     ex: impl SqliteExecutor<'_>,

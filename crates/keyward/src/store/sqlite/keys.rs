@@ -8,8 +8,9 @@ use sqlx::{QueryBuilder, Row, Sqlite, SqliteConnection, SqliteExecutor};
 use uuid::Uuid;
 
 use super::error::map_err;
-use super::rows::{
-    get_flag, hash, id, json, key_from_row, millis, opt_id, opt_millis, Columns, KEY_COLUMNS,
+use super::rows::{id, opt_id};
+use crate::store::rows::{
+    hash, json, key_from_row, like_pattern, lookup_from_row, millis, opt_millis, KEY_COLUMNS,
 };
 
 /// The verification lookup's statement. Deleted keys are returned on purpose: the verifier
@@ -25,15 +26,6 @@ pub(crate) fn key_by_hash_sql() -> String {
            AS members_can_create_keys \
          FROM api_keys WHERE hash = ?"
     )
-}
-
-/// The row [`key_by_hash_sql`] selects, whichever driver fetched it.
-pub(crate) fn lookup_from_row(row: &impl Columns) -> StoreResult<KeyLookup> {
-    Ok(KeyLookup {
-        key: key_from_row(row)?,
-        creator_is_member: get_flag(row, "creator_is_member")?,
-        members_can_create_keys: get_flag(row, "members_can_create_keys")?,
-    })
 }
 
 /// The verification lookup through the asynchronous pool: the fallback when the calling
@@ -87,20 +79,6 @@ async fn one_key<'q, 'c>(
         .as_ref()
         .map(key_from_row)
         .transpose()
-}
-
-/// Escapes LIKE's wildcards so that `q=50%` matches the text "50%", not "50" and anything.
-fn like_pattern(needle: &str) -> String {
-    let mut pattern = String::with_capacity(needle.len() + 2);
-    pattern.push('%');
-    for c in needle.chars() {
-        if matches!(c, '%' | '_' | '\\') {
-            pattern.push('\\');
-        }
-        pattern.push(c);
-    }
-    pattern.push('%');
-    pattern
 }
 
 pub(crate) async fn list_keys(
@@ -357,15 +335,4 @@ pub(crate) async fn record_key_use(
         .map_err(map_err)?;
     }
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::like_pattern;
-
-    #[test]
-    fn like_wildcards_in_the_needle_match_literally() {
-        assert_eq!(like_pattern("ci"), "%ci%");
-        assert_eq!(like_pattern("50%_off\\"), "%50\\%\\_off\\\\%");
-    }
 }

@@ -8,9 +8,10 @@ use sqlx::SqliteExecutor;
 use uuid::Uuid;
 
 use super::error::map_err;
-use super::rows::{
-    email_token_from_row, hash, id, invitation_from_row, json, millis, opt_millis,
-    EMAIL_TOKEN_COLUMNS, INVITATION_COLUMNS,
+use super::rows::id;
+use crate::store::rows::{
+    email_token_from_row, hash, invitation_from_row, json, millis, opt_millis, EMAIL_TOKEN_COLUMNS,
+    INVITATION_COLUMNS,
 };
 
 pub(crate) async fn email_token_by_hash(

@@ -20,8 +20,8 @@ use keyward_core::secret::CredentialHash;
 use keyward_core::store::{KeyLookup, StoreError, StoreResult};
 use rusqlite::{ffi, Connection, OpenFlags, OptionalExtension};
 
-use super::keys::{key_by_hash_sql, lookup_from_row};
-use super::rows::{hash, Columns};
+use super::keys::key_by_hash_sql;
+use crate::store::rows::{hash, lookup_from_row, Columns};
 
 /// Idle connections kept for reuse: one per worker thread that may be looking up at once,
 /// with room to spare on a small server. More are opened under a burst and closed after.

@@ -13,6 +13,7 @@ pub mod cli;
 pub mod doc;
 pub mod eml;
 pub mod legacy;
+pub mod postgres;
 pub mod smtp;
 
 use keyward::app::Server;
