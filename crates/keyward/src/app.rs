@@ -17,6 +17,7 @@ use crate::config::Config;
 use crate::http::metrics::Metrics;
 use crate::http::{self, AppState};
 use crate::private_files;
+use crate::store::postgres::PostgresStore;
 use crate::store::sqlite::SqliteStore;
 use keyward_core::limiter::FailureLimiter;
 
@@ -31,13 +32,43 @@ pub enum OpenMode {
 /// Opens the configured database and runs migrations.
 pub async fn open_store(config: &Config, mode: OpenMode) -> Result<Arc<dyn Store>, String> {
     let url = config.database_url();
-    if !url.starts_with("sqlite:") {
+    let store: Arc<dyn Store> = if is_postgres_url(&url) {
+        // The data directory still holds the pepper and the mail outbox.
+        if mode == OpenMode::CreateIfMissing {
+            private_files::create_dir(&config.data_dir).map_err(|e| {
+                format!(
+                    "cannot create data directory {}: {e}",
+                    config.data_dir.display()
+                )
+            })?;
+        }
+        Arc::new(
+            PostgresStore::open_url(&url)
+                .await
+                .map_err(|e| format!("cannot open database: {e}"))?,
+        )
+    } else if url.starts_with("sqlite:") {
+        Arc::new(open_sqlite(config, &url, mode).await?)
+    } else {
         return Err(format!(
-            "unsupported database_url scheme in {:?}; use sqlite://PATH",
+            "unsupported database_url scheme in {:?}; use sqlite://PATH or postgres://…",
             crate::config::DatabaseUrl(url)
         ));
-    }
-    let store = match mode {
+    };
+    store
+        .migrate()
+        .await
+        .map_err(|e| format!("migrations failed: {e}"))?;
+    Ok(store)
+}
+
+/// Whether a `database_url` names PostgreSQL.
+pub fn is_postgres_url(url: &str) -> bool {
+    url.starts_with("postgres://") || url.starts_with("postgresql://")
+}
+
+async fn open_sqlite(config: &Config, url: &str, mode: OpenMode) -> Result<SqliteStore, String> {
+    match mode {
         OpenMode::CreateIfMissing => {
             private_files::create_dir(&config.data_dir).map_err(|e| {
                 format!(
@@ -45,24 +76,19 @@ pub async fn open_store(config: &Config, mode: OpenMode) -> Result<Arc<dyn Store
                     config.data_dir.display()
                 )
             })?;
-            SqliteStore::open_url(&url).await
+            SqliteStore::open_url(url).await
         }
         OpenMode::ExistingOnly => {
-            let path = SqliteStore::database_path(&url)
+            let path = SqliteStore::database_path(url)
                 .map_err(|e| format!("cannot open database: {e}"))?;
             if !path.exists() {
                 return Err(no_database(&path));
             }
             private_files::tighten(&config.data_dir, private_files::DIR_MODE);
-            SqliteStore::open_existing_url(&url).await
+            SqliteStore::open_existing_url(url).await
         }
     }
-    .map_err(|e| format!("cannot open database: {e}"))?;
-    store
-        .migrate()
-        .await
-        .map_err(|e| format!("migrations failed: {e}"))?;
-    Ok(Arc::new(store))
+    .map_err(|e| format!("cannot open database: {e}"))
 }
 
 /// What to do when a command that needs data finds no database: most often a mistyped

@@ -37,7 +37,7 @@ pub struct Cli {
     /// Data directory (default: ./keyward-data).
     #[arg(long, global = true, value_name = "DIR")]
     data_dir: Option<PathBuf>,
-    /// Database URL, e.g. sqlite://./keyward-data/keyward.db.
+    /// Database URL: sqlite://./keyward-data/keyward.db, or postgres://USER@HOST/DATABASE.
     #[arg(long, global = true, value_name = "URL")]
     database_url: Option<String>,
     #[command(subcommand)]

@@ -76,10 +76,17 @@ pub(super) fn values(config: &Config, figment: &Figment) -> Result<(), String> {
     }
     if let Some(url) = &config.database_url {
         let url = &url.0;
-        if !url.starts_with("sqlite:") {
+        if crate::app::is_postgres_url(url) {
+            if let Err(e) = url::Url::parse(url) {
+                refuse(
+                    "database_url",
+                    format!("is not a valid postgres:// URL ({e})"),
+                );
+            }
+        } else if !url.starts_with("sqlite:") {
             refuse(
                 "database_url",
-                "must be sqlite://PATH; no other database is supported yet".into(),
+                "must be sqlite://PATH or postgres://USER@HOST/DATABASE".into(),
             );
         } else if url.contains(":memory:") || url.contains("mode=memory") {
             refuse(

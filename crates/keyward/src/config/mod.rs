@@ -99,7 +99,7 @@ fn redact_password(url: &str, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Resu
 pub struct Config {
     pub listen: String,
     pub data_dir: PathBuf,
-    /// `sqlite://path`; defaults to `<data_dir>/keyward.db`.
+    /// `sqlite://path` or `postgres://…`; defaults to `<data_dir>/keyward.db` (SQLite).
     pub database_url: Option<DatabaseUrl>,
     /// The externally visible base URL, e.g. `https://keys.example.com`.
     pub public_url: Option<String>,

@@ -24,6 +24,7 @@ mod last_used;
 mod mail;
 mod member_rules;
 mod metrics;
+mod multinode;
 mod no_echo;
 mod openapi;
 mod operations;

@@ -14,6 +14,7 @@ mod accounts;
 mod audit;
 mod credentials;
 mod error;
+mod feed;
 mod instance;
 mod keys;
 mod links;
@@ -22,6 +23,7 @@ mod tx;
 
 use std::future::Future;
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -31,12 +33,14 @@ use keyward_core::model::{
 };
 use keyward_core::secret::CredentialHash;
 use keyward_core::store::{
-    AuditQuery, Cursor, KeyChange, KeyLookup, KeyQuery, Store, StoreResult, StoreTx,
+    AuditQuery, ChangeFeed, Cursor, KeyChange, KeyLookup, KeyQuery, Store, StoreError, StoreResult,
+    StoreTx,
 };
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use uuid::Uuid;
 
 use self::error::map_err;
+use self::feed::{Health, PgChangeStream};
 use self::tx::PgTx;
 
 /// The channel the triggers of `migrations/postgres` notify on. Each payload is the
@@ -72,13 +76,18 @@ const LOCK_TIMEOUT: &str = "10s";
 /// (`idle_in_transaction_session_timeout`): a transaction left open by a stuck task would
 /// otherwise keep its workspace locked against every node.
 const IDLE_IN_TRANSACTION_TIMEOUT: &str = "60s";
-/// Shown in `pg_stat_activity`, so an operator can tell keyward's connections apart.
+/// Shown in `pg_stat_activity`, so an operator can tell keyward's connections apart, unless
+/// the URL names one (`?application_name=keyward-node-1`), which tells nodes apart too.
 const APPLICATION_NAME: &str = "keyward";
+/// How long `/readyz` waits for the database to answer.
+const PING_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// keyward's PostgreSQL store. Cheap to clone: the pool is a shared handle.
 #[derive(Clone)]
 pub struct PostgresStore {
     pool: PgPool,
+    /// Whether the change feed hears the database; see [`feed::Health`].
+    health: Arc<Health>,
     /// The URL's options without the per-session timeouts, for migrations. Holds the password,
     /// which is why `Debug` below leaves it out.
     migrate_options: PgConnectOptions,
@@ -98,9 +107,10 @@ impl PostgresStore {
     /// Connects to a `postgres://` (or `postgresql://`) URL. One connection is opened at once,
     /// so an unreachable server, a wrong password or a missing database fails here.
     pub async fn open_url(url: &str) -> StoreResult<PostgresStore> {
-        let base = PgConnectOptions::from_str(url)
-            .map_err(map_err)?
-            .application_name(APPLICATION_NAME);
+        let mut base = PgConnectOptions::from_str(url).map_err(map_err)?;
+        if base.get_application_name().is_none() {
+            base = base.application_name(APPLICATION_NAME);
+        }
         let pooled = base.clone().options([
             ("statement_timeout", STATEMENT_TIMEOUT),
             ("lock_timeout", LOCK_TIMEOUT),
@@ -120,6 +130,7 @@ impl PostgresStore {
             .map_err(map_err)?;
         Ok(PostgresStore {
             pool,
+            health: Arc::default(),
             migrate_options: base,
         })
     }
@@ -162,11 +173,17 @@ impl Store for PostgresStore {
     }
 
     async fn ping(&self) -> StoreResult<()> {
-        sqlx::query("SELECT 1")
-            .execute(&self.pool)
-            .await
-            .map_err(map_err)?;
-        Ok(())
+        let lost = self.health.lost();
+        self.fail_fast()?;
+        tokio::select! {
+            answer = tokio::time::timeout(PING_TIMEOUT, sqlx::query("SELECT 1").execute(&self.pool)) => {
+                answer
+                    .map_err(|_| StoreError::Unavailable("the database did not answer in time".into()))?
+                    .map_err(map_err)?;
+                Ok(())
+            }
+            () = lost => self.fail_fast(),
+        }
     }
 
     async fn begin(&self) -> StoreResult<Box<dyn StoreTx>> {
@@ -219,6 +236,7 @@ impl Store for PostgresStore {
     }
 
     async fn key_by_hash(&self, hash: &CredentialHash) -> StoreResult<Option<KeyLookup>> {
+        self.fail_fast()?;
         keys::key_by_hash(&self.pool, hash).await
     }
 
@@ -261,6 +279,7 @@ impl Store for PostgresStore {
         &self,
         hash: &CredentialHash,
     ) -> StoreResult<Option<ServiceToken>> {
+        self.fail_fast()?;
         credentials::service_token_by_hash(&self.pool, hash).await
     }
 
@@ -323,5 +342,25 @@ impl Store for PostgresStore {
     /// nothing to prune.
     async fn prune_key_changes(&self, _before: Timestamp) -> StoreResult<u64> {
         Ok(0)
+    }
+
+    async fn change_feed(&self) -> StoreResult<ChangeFeed> {
+        let stream = PgChangeStream::start(self.pool.clone(), self.health.clone())
+            .await
+            .map_err(map_err)?;
+        Ok(ChangeFeed::Push(Box::new(stream)))
+    }
+}
+
+impl PostgresStore {
+    /// The verification lookups and `/readyz` answer at once while the change feed cannot
+    /// hear the database, instead of each waiting [`ACQUIRE_TIMEOUT`] for a connection.
+    fn fail_fast(&self) -> StoreResult<()> {
+        if self.health.is_down() {
+            return Err(StoreError::Unavailable(
+                "the database is unreachable (the change feed is reconnecting)".into(),
+            ));
+        }
+        Ok(())
     }
 }

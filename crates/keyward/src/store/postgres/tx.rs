@@ -16,31 +16,41 @@ use keyward_core::model::{
     Workspace,
 };
 use keyward_core::secret::CredentialHash;
-use keyward_core::store::{KeyCounts, StoreResult, StoreTx};
+use keyward_core::store::{KeyCounts, StoreResult, StoreTx, Written};
 use sqlx::{Postgres, Transaction};
 use uuid::Uuid;
 
 use super::error::map_err;
 use super::{accounts, audit, credentials, instance, keys, links};
+use crate::store::written::WriteLog;
 
 pub(crate) struct PgTx {
     tx: Transaction<'static, Postgres>,
+    log: WriteLog,
 }
 
 impl PgTx {
     pub(crate) fn new(tx: Transaction<'static, Postgres>) -> Self {
-        Self { tx }
+        Self {
+            tx,
+            log: WriteLog::default(),
+        }
     }
 }
 
 #[async_trait]
 impl StoreTx for PgTx {
-    async fn commit(self: Box<Self>) -> StoreResult<()> {
-        self.tx.commit().await.map_err(map_err)
+    async fn commit(self: Box<Self>) -> StoreResult<Written> {
+        self.tx.commit().await.map_err(map_err)?;
+        Ok(self.log.finish())
     }
 
     async fn lock_workspace(&mut self, id: Uuid) -> StoreResult<Option<Workspace>> {
-        accounts::lock_workspace(&mut *self.tx, id).await
+        let workspace = accounts::lock_workspace(&mut *self.tx, id).await?;
+        if let Some(w) = &workspace {
+            self.log.read_workspace(w);
+        }
+        Ok(workspace)
     }
 
     async fn key_counts(&mut self, workspace_id: Uuid, now: Timestamp) -> StoreResult<KeyCounts> {
@@ -80,7 +90,9 @@ impl StoreTx for PgTx {
     }
 
     async fn update_workspace(&mut self, workspace: &Workspace) -> StoreResult<()> {
-        accounts::update_workspace(&mut *self.tx, workspace).await
+        accounts::update_workspace(&mut *self.tx, workspace).await?;
+        self.log.updated_workspace(workspace);
+        Ok(())
     }
 
     async fn insert_membership(&mut self, membership: &Membership) -> StoreResult<()> {
@@ -92,15 +104,23 @@ impl StoreTx for PgTx {
     }
 
     async fn delete_membership(&mut self, workspace_id: Uuid, user_id: Uuid) -> StoreResult<()> {
-        accounts::delete_membership(&mut *self.tx, workspace_id, user_id).await
+        accounts::delete_membership(&mut *self.tx, workspace_id, user_id).await?;
+        self.log.removed_member();
+        Ok(())
     }
 
     async fn insert_key(&mut self, key: &ApiKey) -> StoreResult<i64> {
-        keys::insert_key(&mut self.tx, key).await
+        let seq = keys::insert_key(&mut self.tx, key).await?;
+        self.log.credential(&key.hash);
+        Ok(seq)
     }
 
     async fn insert_keys(&mut self, keys: &[ApiKey]) -> StoreResult<()> {
-        keys::insert_keys(&mut self.tx, keys).await
+        keys::insert_keys(&mut self.tx, keys).await?;
+        for key in keys {
+            self.log.credential(&key.hash);
+        }
+        Ok(())
     }
 
     async fn existing_key_hashes(
@@ -111,7 +131,9 @@ impl StoreTx for PgTx {
     }
 
     async fn update_key(&mut self, key: &ApiKey) -> StoreResult<()> {
-        keys::update_key(&mut *self.tx, key).await
+        keys::update_key(&mut *self.tx, key).await?;
+        self.log.credential(&key.hash);
+        Ok(())
     }
 
     async fn unrevoked_keys_of_user(
@@ -131,11 +153,15 @@ impl StoreTx for PgTx {
     }
 
     async fn insert_service_token(&mut self, token: &ServiceToken) -> StoreResult<()> {
-        credentials::insert_service_token(&mut *self.tx, token).await
+        credentials::insert_service_token(&mut *self.tx, token).await?;
+        self.log.credential(&token.hash);
+        Ok(())
     }
 
     async fn update_service_token(&mut self, token: &ServiceToken) -> StoreResult<()> {
-        credentials::update_service_token(&mut *self.tx, token).await
+        credentials::update_service_token(&mut *self.tx, token).await?;
+        self.log.credential(&token.hash);
+        Ok(())
     }
 
     async fn insert_session(&mut self, session: &Session) -> StoreResult<()> {

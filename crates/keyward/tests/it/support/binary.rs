@@ -128,6 +128,12 @@ pub fn admin_env(
 /// Creates the database, then makes a verified owner with a workspace through the admin CLI;
 /// returns (workspace id, key).
 pub fn bootstrap(dir: &Path) -> (String, String) {
+    bootstrap_env(dir, &[])
+}
+
+/// [`bootstrap`] with extra environment variables (another database, a shared pepper).
+pub fn bootstrap_env(dir: &Path, env: &[(&str, &str)]) -> (String, String) {
+    let admin = |dir: &Path, args: &[&str], stdin: Option<&str>| admin_env(dir, args, stdin, env);
     let (code, _, err) = admin(dir, &["migrate"], None);
     assert_eq!(code, 0, "{err}");
     let (code, out, err) = admin(

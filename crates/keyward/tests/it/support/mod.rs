@@ -13,6 +13,7 @@ pub mod cli;
 pub mod doc;
 pub mod eml;
 pub mod legacy;
+pub mod pgproxy;
 pub mod postgres;
 pub mod smtp;
 
@@ -36,6 +37,8 @@ pub struct TestApp {
     pub config: Config,
     server: Option<Server>,
     pub dir: tempfile::TempDir,
+    /// In a PostgreSQL run, the test's database, dropped after the server stops.
+    database: Option<postgres::TestDatabase>,
 }
 
 /// A verified owner with a workspace and a full-access key.
@@ -71,6 +74,13 @@ impl TestApp {
             scopes: PRODUCT_SCOPES.iter().map(|s| s.to_string()).collect(),
             ..Config::default()
         };
+        let database = if postgres::enabled() {
+            let (url, database) = postgres::fresh_database().await;
+            config.database_url = Some(keyward::config::DatabaseUrl(url));
+            Some(database)
+        } else {
+            None
+        };
         adjust(&mut config);
         let server = Server::start(&config).await.unwrap();
         TestApp {
@@ -80,6 +90,7 @@ impl TestApp {
             config,
             server: Some(server),
             dir,
+            database,
         }
     }
 

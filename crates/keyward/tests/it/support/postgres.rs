@@ -128,13 +128,7 @@ async fn build_template() -> String {
         .execute(&mut admin)
         .await
         .unwrap();
-    let exists: bool =
-        sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)")
-            .bind(&name)
-            .fetch_one(&mut admin)
-            .await
-            .unwrap();
-    if !exists {
+    if !exists(&mut admin, &name).await {
         let building = format!("{name}_building");
         for statement in [
             format!(r#"DROP DATABASE IF EXISTS "{building}" WITH (FORCE)"#),
@@ -159,6 +153,29 @@ async fn build_template() -> String {
     name
 }
 
+async fn exists(admin: &mut PgConnection, name: &str) -> bool {
+    sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)")
+        .bind(name)
+        .fetch_one(admin)
+        .await
+        .unwrap()
+}
+
+/// Runs `work` to completion on a thread of its own with its own runtime: for callers that
+/// cannot await, possibly on a runtime thread that must not be blocked into a second one.
+fn on_own_runtime<T: Send + 'static, F: std::future::Future<Output = T> + 'static>(
+    work: impl FnOnce() -> F + Send + 'static,
+) -> std::thread::Result<T> {
+    std::thread::spawn(move || {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap()
+            .block_on(work())
+    })
+    .join()
+}
+
 impl Drop for TestDatabase {
     /// Drop cannot await, and the test's runtime may be a single thread that is busy running
     /// this very drop, so the statement runs on a thread of its own with its own runtime.
@@ -168,30 +185,60 @@ impl Drop for TestDatabase {
     fn drop(&mut self) {
         let name = std::mem::take(&mut self.name);
         let admin_url = std::mem::take(&mut self.admin_url);
-        let dropped = std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
+        let dropped = on_own_runtime(move || async move {
+            let mut admin = PgConnectOptions::from_str(&admin_url)
+                .map_err(|e| e.to_string())?
+                .disable_statement_logging()
+                .connect()
+                .await
                 .map_err(|e| e.to_string())?;
-            runtime.block_on(async {
-                let mut admin = PgConnectOptions::from_str(&admin_url)
-                    .map_err(|e| e.to_string())?
-                    .disable_statement_logging()
-                    .connect()
-                    .await
-                    .map_err(|e| e.to_string())?;
-                sqlx::query(&format!(r#"DROP DATABASE IF EXISTS "{name}" WITH (FORCE)"#))
-                    .execute(&mut admin)
-                    .await
-                    .map_err(|e| format!("{name}: {e}"))?;
-                admin.close().await.map_err(|e| e.to_string())
-            })
-        })
-        .join();
+            sqlx::query(&format!(r#"DROP DATABASE IF EXISTS "{name}" WITH (FORCE)"#))
+                .execute(&mut admin)
+                .await
+                .map_err(|e| format!("{name}: {e}"))?;
+            admin.close().await.map_err(|e| e.to_string())
+        });
         match dropped {
             Ok(Ok(())) => {}
             Ok(Err(e)) => eprintln!("could not drop a test database: {e}"),
             Err(_) => eprintln!("could not drop a test database: the dropping thread panicked"),
         }
     }
+}
+
+/// The environment variable that runs the HTTP and process suites over PostgreSQL:
+/// `KEYWARD_TEST_BACKEND=postgres` (the test command's second pass). Unset, they run over
+/// SQLite, as before.
+pub const BACKEND_ENV: &str = "KEYWARD_TEST_BACKEND";
+
+/// Whether this run's servers and commands use PostgreSQL.
+pub fn enabled() -> bool {
+    std::env::var(BACKEND_ENV).is_ok_and(|v| v == "postgres")
+}
+
+/// The database of a test's data directory, made on first use, for tests that run the
+/// `keyward` binary with `--data-dir`: every command on one directory shares one database,
+/// as on SQLite they share its file. Named after the directory, so a command of the same
+/// test finds it again. These databases are not dropped by the test (a process cannot tell
+/// when its last command ran); the test command drops every `kwt_` database after the pass.
+pub fn database_for(data_dir: &std::path::Path) -> String {
+    let digest = Sha256::digest(data_dir.as_os_str().as_encoded_bytes());
+    let name = format!("{NAME_PREFIX}dir_{}", &hex::encode(digest)[..24]);
+    let admin_url = admin_url();
+    let url = database_url(&admin_url, &name);
+    on_own_runtime(move || async move {
+        let template = template().await;
+        let mut admin = connect(&admin_url).await;
+        if !exists(&mut admin, &name).await {
+            sqlx::query(&format!(
+                r#"CREATE DATABASE "{name}" TEMPLATE "{template}""#
+            ))
+            .execute(&mut admin)
+            .await
+            .unwrap();
+        }
+        admin.close().await.unwrap();
+    })
+    .unwrap();
+    url
 }
