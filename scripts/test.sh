@@ -87,18 +87,28 @@ if [ ! -f tests/browser/node_modules/.package-lock.json ] ||
   (cd tests/browser && npm ci --no-audit --no-fund --loglevel=error)
 fi
 
+# PostgreSQL: the store contract suite, the multi-node test and the second pass below run
+# against it. Uses the one already running when it can, else starts (or installs) one.
+# shellcheck source=scripts/test-postgres.sh
+source scripts/test-postgres.sh
+
 echo "==> cargo fmt --check"
 cargo fmt --all -- --check
 
 echo "==> cargo clippy (warnings are errors)"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 
-echo "==> tests"
-if cargo nextest --version >/dev/null 2>&1; then
-  cargo nextest run --workspace --locked --no-fail-fast
-else
-  cargo test --workspace --locked --no-fail-fast
+if ! cargo nextest --version >/dev/null 2>&1; then
+  echo "==> installing cargo-nextest (the test runner: one process per test)"
+  cargo install --locked cargo-nextest
 fi
+
+echo "==> tests (SQLite; the store contract and the multi-node test on PostgreSQL too)"
+cargo nextest run --workspace --locked --no-fail-fast
+
+echo "==> the HTTP and process tests again, over PostgreSQL (.config/nextest.toml says which)"
+KEYWARD_TEST_BACKEND=postgres cargo nextest run -p keyward --profile postgres --locked --no-fail-fast
+pg_drop_test_databases
 
 echo "==> browser tests (headless Chromium against a debug keyward)"
 cargo build -p keyward --locked

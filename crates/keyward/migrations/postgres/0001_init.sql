@@ -305,12 +305,23 @@ CREATE INDEX invitations_by_workspace ON invitations (workspace_id, email);
 -- The payload is the lower-case hex of the written row's 32-byte hash, so a node drops just
 -- that cache entry, or `*` when something that decides what every key may do changed, so a
 -- node drops its whole cache. Identical payloads within one transaction arrive once.
+--
+-- A server names itself in its sessions' `keyward.node` setting; the payload then ends with
+-- `@` and that name, so the writing node, which has already applied its own write to its
+-- cache before acknowledging it, does not drop the entry a second time when its own
+-- notification comes back (a verification right after a create would miss otherwise).
+
+-- `@` and the writing node's name, or nothing for a session that set none.
+CREATE FUNCTION keyward_notify_origin() RETURNS text
+LANGUAGE sql STABLE AS $$
+    SELECT coalesce('@' || nullif(current_setting('keyward.node', true), ''), '')
+$$;
 
 -- A credential row was written: its hash, in hex.
 CREATE FUNCTION keyward_notify_credential_change() RETURNS trigger
 LANGUAGE plpgsql AS $$
 BEGIN
-    PERFORM pg_notify('keyward_key_changes', encode(NEW.hash, 'hex'));
+    PERFORM pg_notify('keyward_key_changes', encode(NEW.hash, 'hex') || keyward_notify_origin());
     RETURN NULL;
 END;
 $$;
@@ -319,7 +330,7 @@ $$;
 CREATE FUNCTION keyward_notify_everything_changed() RETURNS trigger
 LANGUAGE plpgsql AS $$
 BEGIN
-    PERFORM pg_notify('keyward_key_changes', '*');
+    PERFORM pg_notify('keyward_key_changes', '*' || keyward_notify_origin());
     RETURN NULL;
 END;
 $$;

@@ -123,9 +123,7 @@ async fn a_verification_link_older_than_24_hours_no_longer_works() {
     let app = TestApp::spawn().await;
     app.signup("late@example.com", "Late").await;
     let token = token_of(&app.last_link("/verify-email"));
-    let db = sqlx::SqlitePool::connect(&app.config.database_url())
-        .await
-        .unwrap();
+    let db = app.db().await;
     sqlx::query("UPDATE email_tokens SET expires_at = expires_at - 24 * 3600 * 1000")
         .execute(&db)
         .await

@@ -199,9 +199,7 @@ async fn an_invitation_expires_after_seven_days() {
     )
     .await;
     let token = token_of(&app.last_link("/invitations/accept"));
-    let db = sqlx::SqlitePool::connect(&app.config.database_url())
-        .await
-        .unwrap();
+    let db = app.db().await;
     let (created, expires): (i64, i64) =
         sqlx::query_as("SELECT created_at, expires_at FROM invitations")
             .fetch_one(&db)

@@ -6,7 +6,7 @@ use std::path::Path;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use crate::support::binary::{admin, admin_env, bootstrap, keyward};
+use crate::support::binary::{admin, admin_env, bootstrap, on_data_dir};
 use crate::support::legacy;
 
 const OTHER_PEPPER: &str = "another instance's pepper, 32 bytes+";
@@ -14,7 +14,7 @@ const OTHER_PEPPER: &str = "another instance's pepper, 32 bytes+";
 /// Runs `keyward <args> --data-dir <dir>` for at most 10 s. Returns the exit code (`None`
 /// when it was still running, e.g. a server that started, and was killed) and stderr.
 fn run_briefly(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> (Option<i32>, String) {
-    let mut child = keyward()
+    let mut child = on_data_dir(dir)
         .args(args)
         .arg("--data-dir")
         .arg(dir)

@@ -6,16 +6,6 @@ use serde_json::{json, Value};
 
 use crate::support::{keys_path, TestApp};
 
-/// Every file of the data directory (database, WAL, shared memory), as bytes.
-fn data_files(dir: &std::path::Path) -> Vec<(String, Vec<u8>)> {
-    std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.is_file() && p.file_name().is_some_and(|n| n != "pepper"))
-        .map(|p| (p.display().to_string(), std::fs::read(&p).unwrap()))
-        .collect()
-}
-
 fn contains(haystack: &[u8], needle: &str) -> bool {
     haystack
         .windows(needle.len())
@@ -47,8 +37,7 @@ async fn the_database_holds_only_the_peppered_hash_of_each_key_never_the_key() {
     secrets.extend([session, csrf]);
     app.stop().await;
 
-    let files = data_files(app.dir.path());
-    assert!(files.iter().any(|(name, _)| name.ends_with("keyward.db")));
+    let files = app.stored().await;
     for secret in &secrets {
         let body = &secret[secret.len() - 38..secret.len() - 6];
         for (name, bytes) in &files {
@@ -65,12 +54,10 @@ async fn the_database_holds_only_the_peppered_hash_of_each_key_never_the_key() {
     // What is stored is HMAC-SHA256(pepper, secret): the lookup by that hash finds the key.
     let pepper = std::fs::read(app.dir.path().join("pepper")).unwrap();
     let hash = keyward_core::secret::Pepper::new(pepper).hash(&secrets[2]);
-    let reopened = keyward::store::sqlite::SqliteStore::open(&app.dir.path().join("keyward.db"))
+    let reopened = keyward::app::open_store(&app.config, keyward::app::OpenMode::ExistingOnly)
         .await
         .unwrap();
-    let found = keyward_core::store::Store::key_by_hash(&reopened, &hash)
-        .await
-        .unwrap();
+    let found = reopened.key_by_hash(&hash).await.unwrap();
     assert_eq!(found.map(|k| k.key.name), Some("k0".to_owned()));
 }
 

@@ -68,6 +68,8 @@ impl Health {
 pub(crate) struct PgChangeStream {
     pool: PgPool,
     listener: Option<PgListener>,
+    /// This node's name in the payloads of its own writes.
+    node: String,
     backoff: Duration,
     health: Arc<Health>,
     heartbeat: tokio::task::JoinHandle<()>,
@@ -76,12 +78,17 @@ pub(crate) struct PgChangeStream {
 impl PgChangeStream {
     /// Starts listening; fails when the database cannot be reached, so a server does not
     /// start without its feed.
-    pub(crate) async fn start(pool: PgPool, health: Arc<Health>) -> sqlx::Result<Self> {
+    pub(crate) async fn start(
+        pool: PgPool,
+        node: String,
+        health: Arc<Health>,
+    ) -> sqlx::Result<Self> {
         let listener = listen(&pool).await?;
         let heartbeat = tokio::spawn(send_heartbeats(pool.clone()));
         Ok(Self {
             pool,
             listener: Some(listener),
+            node,
             backoff: BACKOFF_FIRST,
             health,
             heartbeat,
@@ -123,9 +130,15 @@ async fn send_heartbeats(pool: PgPool) {
     }
 }
 
-/// What a notification's payload says; `None` for a heartbeat or a payload of another
+/// What a notification's payload says to the node named `me`; `None` for a heartbeat, for
+/// this node's own write (applied before it was acknowledged), or for a payload of another
 /// version's format, which change nothing.
-fn parse(payload: &str) -> Option<ChangeEvent> {
+fn parse(payload: &str, me: &str) -> Option<ChangeEvent> {
+    let payload = match payload.split_once('@') {
+        Some((_, origin)) if origin == me => return None,
+        Some((what, _)) => what,
+        None => payload,
+    };
     if payload == EVERYTHING {
         return Some(ChangeEvent::Changed(None));
     }
@@ -158,7 +171,7 @@ impl ChangeStream for PgChangeStream {
             // On a timeout the listener is dropped, never used again, so cancelling its
             // receive midway cannot leave it in a half-read state.
             let reason = match tokio::time::timeout(SILENCE, listener.try_recv()).await {
-                Ok(Ok(Some(notification))) => match parse(notification.payload()) {
+                Ok(Ok(Some(notification))) => match parse(notification.payload(), &self.node) {
                     Some(event) => return event,
                     None => continue,
                 },
@@ -191,13 +204,21 @@ mod tests {
     #[test]
     fn payloads_are_a_hash_everything_or_nothing() {
         let hash = CredentialHash::from_bytes([0xab; 32]);
+        let me = "node-1";
         assert_eq!(
-            parse(&"ab".repeat(32)),
+            parse(&"ab".repeat(32), me),
             Some(ChangeEvent::Changed(Some(hash)))
         );
-        assert_eq!(parse("*"), Some(ChangeEvent::Changed(None)));
-        assert_eq!(parse("."), None);
-        assert_eq!(parse("zz"), None);
-        assert_eq!(parse(&"ab".repeat(33)), None);
+        assert_eq!(
+            parse(&format!("{}@node-2", "ab".repeat(32)), me),
+            Some(ChangeEvent::Changed(Some(hash)))
+        );
+        assert_eq!(parse("*", me), Some(ChangeEvent::Changed(None)));
+        assert_eq!(parse("*@cli", me), Some(ChangeEvent::Changed(None)));
+        assert_eq!(parse("*@node-1", me), None, "its own write");
+        assert_eq!(parse(&format!("{}@node-1", "ab".repeat(32)), me), None);
+        assert_eq!(parse(".", me), None);
+        assert_eq!(parse("zz", me), None);
+        assert_eq!(parse(&"ab".repeat(33), me), None);
     }
 }

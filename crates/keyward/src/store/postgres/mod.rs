@@ -86,6 +86,9 @@ const PING_TIMEOUT: Duration = Duration::from_secs(2);
 #[derive(Clone)]
 pub struct PostgresStore {
     pool: PgPool,
+    /// This process's name in its sessions' `keyward.node`, which the notifications of its
+    /// writes carry.
+    node: String,
     /// Whether the change feed hears the database; see [`feed::Health`].
     health: Arc<Health>,
     /// The URL's options without the per-session timeouts, for migrations. Holds the password,
@@ -111,7 +114,10 @@ impl PostgresStore {
         if base.get_application_name().is_none() {
             base = base.application_name(APPLICATION_NAME);
         }
+        // Names this process in the notifications of its writes (see feed.rs).
+        let node = uuid::Uuid::now_v7().simple().to_string();
         let pooled = base.clone().options([
+            ("keyward.node", node.as_str()),
             ("statement_timeout", STATEMENT_TIMEOUT),
             ("lock_timeout", LOCK_TIMEOUT),
             (
@@ -130,6 +136,7 @@ impl PostgresStore {
             .map_err(map_err)?;
         Ok(PostgresStore {
             pool,
+            node,
             health: Arc::default(),
             migrate_options: base,
         })
@@ -345,9 +352,10 @@ impl Store for PostgresStore {
     }
 
     async fn change_feed(&self) -> StoreResult<ChangeFeed> {
-        let stream = PgChangeStream::start(self.pool.clone(), self.health.clone())
-            .await
-            .map_err(map_err)?;
+        let stream =
+            PgChangeStream::start(self.pool.clone(), self.node.clone(), self.health.clone())
+                .await
+                .map_err(map_err)?;
         Ok(ChangeFeed::Push(Box::new(stream)))
     }
 }

@@ -29,8 +29,22 @@ pub struct Process {
     output: std::sync::mpsc::Receiver<String>,
 }
 
+/// `keyward` on `data_dir`'s database: its SQLite file, or in a PostgreSQL run a database
+/// of its own (`support::postgres::database_for`). A test's own `KEYWARD_DATABASE_URL`
+/// (in its `env`) still wins.
+pub fn on_data_dir(data_dir: &Path) -> Command {
+    let mut command = keyward();
+    if super::postgres::enabled() {
+        command.env(
+            "KEYWARD_DATABASE_URL",
+            super::postgres::database_for(data_dir),
+        );
+    }
+    command
+}
+
 pub fn serve(data_dir: &Path, env: &[(&str, &str)]) -> Process {
-    let mut child = keyward()
+    let mut child = on_data_dir(data_dir)
         .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
         .arg(data_dir)
         .envs(env.iter().copied())
@@ -97,7 +111,7 @@ pub fn admin_env(
     stdin: Option<&str>,
     env: &[(&str, &str)],
 ) -> (i32, String, String) {
-    let mut child = keyward()
+    let mut child = on_data_dir(data_dir)
         .args(args)
         .arg("--data-dir")
         .arg(data_dir)

@@ -27,6 +27,16 @@ use reqwest::{Method, StatusCode};
 use serde_json::Value;
 use uuid::Uuid;
 
+/// Every file of the data directory (database, WAL, shared memory), as bytes.
+pub fn data_files(dir: &std::path::Path) -> Vec<(String, Vec<u8>)> {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.is_file() && p.file_name().is_some_and(|n| n != "pepper"))
+        .map(|p| (p.display().to_string(), std::fs::read(&p).unwrap()))
+        .collect()
+}
+
 /// The product scopes every test server's catalog holds.
 pub const PRODUCT_SCOPES: [&str; 3] = ["apps:read", "apps:deploy", "billing:read"];
 
@@ -74,14 +84,17 @@ impl TestApp {
             scopes: PRODUCT_SCOPES.iter().map(|s| s.to_string()).collect(),
             ..Config::default()
         };
-        let database = if postgres::enabled() {
-            let (url, database) = postgres::fresh_database().await;
+        adjust(&mut config);
+        // In a PostgreSQL run the data directory names the database, as it names the SQLite
+        // file otherwise: the admin CLI run on `dir`, or a second server on the same
+        // directory, finds the same data.
+        let database = if postgres::enabled() && config.database_url.is_none() {
+            let (url, database) = postgres::database_for_guarded(&config.data_dir);
             config.database_url = Some(keyward::config::DatabaseUrl(url));
             Some(database)
         } else {
             None
         };
-        adjust(&mut config);
         let server = Server::start(&config).await.unwrap();
         TestApp {
             base: format!("http://{}", server.addr),
@@ -92,6 +105,47 @@ impl TestApp {
             dir,
             database,
         }
+    }
+
+    /// A connection pool to this server's database, whichever backend it is: for tests that
+    /// age rows by hand. Plain SQL only (integers, text and blobs), which both backends
+    /// store alike.
+    pub async fn db(&self) -> sqlx::AnyPool {
+        sqlx::any::install_default_drivers();
+        sqlx::AnyPool::connect(&self.config.database_url())
+            .await
+            .unwrap()
+    }
+
+    /// What the database holds, as bytes to search: on SQLite its files (with the WAL and
+    /// shared memory), on PostgreSQL every row of every table as text (a hash is shown as hex
+    /// there, so a secret would appear as itself).
+    pub async fn stored(&self) -> Vec<(String, Vec<u8>)> {
+        let url = self.config.database_url();
+        if !keyward::app::is_postgres_url(&url) {
+            let files = data_files(self.dir.path());
+            assert!(files.iter().any(|(name, _)| name.ends_with("keyward.db")));
+            return files;
+        }
+        use sqlx::Connection;
+        let mut db = sqlx::PgConnection::connect(&url).await.unwrap();
+        let tables: Vec<String> = sqlx::query_scalar(
+            "SELECT table_name::text FROM information_schema.tables WHERE table_schema = 'public'",
+        )
+        .fetch_all(&mut db)
+        .await
+        .unwrap();
+        assert!(tables.iter().any(|t| t == "api_keys"), "{tables:?}");
+        let mut dumps = Vec::new();
+        for table in tables {
+            let rows: Vec<String> =
+                sqlx::query_scalar(&format!(r#"SELECT t::text FROM "{table}" t"#))
+                    .fetch_all(&mut db)
+                    .await
+                    .unwrap();
+            dumps.push((table, rows.join("\n").into_bytes()));
+        }
+        dumps
     }
 
     /// Stops the server gracefully (flushing last_used_at), as SIGTERM does.

@@ -222,10 +222,23 @@ pub fn enabled() -> bool {
 /// test finds it again. These databases are not dropped by the test (a process cannot tell
 /// when its last command ran); the test command drops every `kwt_` database after the pass.
 pub fn database_for(data_dir: &std::path::Path) -> String {
+    let (url, database) = database_for_guarded(data_dir);
+    // Left for the test command to drop: later commands of the test may still use it.
+    std::mem::forget(database);
+    url
+}
+
+/// [`database_for`], with a guard that drops the database: for a test server, which owns
+/// its data directory for the life of the test.
+pub fn database_for_guarded(data_dir: &std::path::Path) -> (String, TestDatabase) {
     let digest = Sha256::digest(data_dir.as_os_str().as_encoded_bytes());
     let name = format!("{NAME_PREFIX}dir_{}", &hex::encode(digest)[..24]);
     let admin_url = admin_url();
     let url = database_url(&admin_url, &name);
+    let guard = TestDatabase {
+        name: name.clone(),
+        admin_url: admin_url.clone(),
+    };
     on_own_runtime(move || async move {
         let template = template().await;
         let mut admin = connect(&admin_url).await;
@@ -240,5 +253,5 @@ pub fn database_for(data_dir: &std::path::Path) -> String {
         admin.close().await.unwrap();
     })
     .unwrap();
-    url
+    (url, guard)
 }
