@@ -132,11 +132,15 @@ impl Cluster {
 /// The settings every node and command shares: the database through the proxy (each node
 /// naming itself, so the test can find its connections), one pepper, room for the trials.
 fn env<'a>(url: &'a str, pepper: &'a str) -> Vec<(&'static str, &'a str)> {
+    env_with_cap(url, pepper, "1000")
+}
+
+fn env_with_cap<'a>(url: &'a str, pepper: &'a str, cap: &'a str) -> Vec<(&'static str, &'a str)> {
     vec![
         ("KEYWARD_DATABASE_URL", url),
         ("KEYWARD_PEPPER_FILE", pepper),
         ("KEYWARD_DEFAULT_PLAN", "unlimited"),
-        ("KEYWARD_MAX_KEYS_PER_WORKSPACE", "1000"),
+        ("KEYWARD_MAX_KEYS_PER_WORKSPACE", cap),
         ("KEYWARD_STALE_GRACE_SECONDS", "3"),
         ("KEYWARD_CACHE_TTL_SECONDS", "300"),
     ]
@@ -372,5 +376,159 @@ async fn three_nodes_share_revocations_survive_a_lost_listener_and_an_outage() {
     }
     println!(
         "multinode: outage noticed by /readyz in {noticed:?}; all three ready again {recovered:?} after the database returned"
+    );
+}
+
+/// Three nodes over one database, straight to PostgreSQL (no proxy), with a hard cap of
+/// `cap` keys per workspace; returns the cluster and the database's guard.
+async fn cluster(dir: &Path, cap: &str) -> (Cluster, postgres::TestDatabase) {
+    let (db_url, db) = postgres::fresh_database().await;
+    let pepper_path = dir.join("pepper");
+    std::fs::write(&pepper_path, hex::encode(rand::random::<[u8; 32]>())).unwrap();
+    std::fs::set_permissions(
+        &pepper_path,
+        std::os::unix::fs::PermissionsExt::from_mode(0o600),
+    )
+    .unwrap();
+    let pepper = pepper_path.display().to_string();
+    let cli_env = env_with_cap(&db_url, &pepper, cap);
+    let cli_dir = dir.join("cli");
+    let (_, owner_key) = binary::bootstrap_env(&cli_dir, &cli_env);
+    let token = admin(
+        &cli_dir,
+        &cli_env,
+        &["admin", "service-token", "create", "--name", "nodes"],
+        None,
+    )
+    .trim()
+    .to_owned();
+    let nodes = (0..3)
+        .map(|i| {
+            binary::serve(
+                &dir.join(format!("node{i}")),
+                &env_with_cap(&db_url, &pepper, cap),
+            )
+        })
+        .collect();
+    let cluster = Cluster {
+        nodes,
+        client: reqwest::Client::new(),
+        owner_key,
+        token,
+    };
+    (cluster, db)
+}
+
+/// The limits hold inside the database transaction, whichever node a request lands on
+/// (PRODUCT.md §5): the workspace row is locked while its keys are counted.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn limits_hold_across_nodes_under_concurrent_writes() {
+    let dir = tempfile::tempdir().unwrap();
+    let (cluster, _db) = cluster(dir.path(), "50").await;
+    // What the concurrent requests need, shareable across tasks (a node's process is not).
+    let bases: std::sync::Arc<Vec<String>> =
+        std::sync::Arc::new(cluster.nodes.iter().map(|n| n.base.clone()).collect());
+
+    // 80 concurrent creates spread over three nodes against a cap of 50 (the owner's own key
+    // is the first of the 50).
+    let creates = (0..80).map(|i| {
+        let (client, bases, key) = (
+            cluster.client.clone(),
+            bases.clone(),
+            cluster.owner_key.clone(),
+        );
+        tokio::spawn(async move {
+            client
+                .post(format!("{}/api/v1/api-keys", bases[i % 3]))
+                .bearer_auth(&key)
+                .json(&json!({ "name": format!("concurrent {i}") }))
+                .send()
+                .await
+                .unwrap()
+        })
+    });
+    let mut statuses = Vec::new();
+    for create in creates.collect::<Vec<_>>() {
+        let r = create.await.unwrap();
+        let status = r.status();
+        let body: Value = r.json().await.unwrap();
+        if status != StatusCode::CREATED {
+            assert_eq!(status, StatusCode::CONFLICT, "{body}");
+            assert_eq!(body["error"]["code"], "key_limit_reached", "{body}");
+        }
+        statuses.push(status);
+    }
+    let created = statuses
+        .iter()
+        .filter(|s| **s == StatusCode::CREATED)
+        .count();
+    assert_eq!(
+        created, 49,
+        "the owner's key plus the creates must be exactly the cap"
+    );
+    let listed: Vec<Value> = cluster
+        .client
+        .get(cluster.url(0, "/api/v1/api-keys?limit=200"))
+        .bearer_auth(&cluster.owner_key)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        listed.len(),
+        50,
+        "the workspace holds more or fewer than the cap"
+    );
+
+    // 20 concurrent rotations of one key, over the three nodes: exactly one succeeds, the
+    // others get a clear conflict, none a server error. Deleting keys first leaves room
+    // under the cap for the successor (a rotation mints a key).
+    for key in &listed[1..11] {
+        let r = cluster
+            .client
+            .delete(cluster.url(
+                1,
+                &format!("/api/v1/api-keys/{}", key["id"].as_str().unwrap()),
+            ))
+            .bearer_auth(&cluster.owner_key)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::NO_CONTENT);
+    }
+    let id = listed[0]["id"].as_str().unwrap().to_owned();
+    let rotations = (0..20).map(|i| {
+        let (client, bases, key) = (
+            cluster.client.clone(),
+            bases.clone(),
+            cluster.owner_key.clone(),
+        );
+        let id = id.clone();
+        tokio::spawn(async move {
+            let r = client
+                .post(format!("{}/api/v1/api-keys/{id}/rotate", bases[i % 3]))
+                .bearer_auth(&key)
+                .json(&json!({}))
+                .send()
+                .await
+                .unwrap();
+            let status = r.status();
+            (status, r.json::<Value>().await.unwrap())
+        })
+    });
+    let mut successes = 0;
+    for rotation in rotations.collect::<Vec<_>>() {
+        let (status, body) = rotation.await.unwrap();
+        match status {
+            StatusCode::CREATED => successes += 1,
+            StatusCode::CONFLICT => assert_eq!(body["error"]["code"], "conflict", "{body}"),
+            other => panic!("a rotation answered {other}: {body}"),
+        }
+    }
+    assert_eq!(
+        successes, 1,
+        "one key was rotated more than once, or not at all"
     );
 }
