@@ -152,7 +152,11 @@ impl Service {
         }
         let now = now();
         let mut revoked = Vec::new();
-        for mut key in tx.unrevoked_keys_of_user(p.workspace.id, user_id).await? {
+        let mut keys = tx.unrevoked_keys_of_user(p.workspace.id, user_id).await?;
+        // In id order, the order the last-used flush locks keys in: two transactions that
+        // lock the same rows in one order cannot deadlock on PostgreSQL.
+        keys.sort_by_key(|k| k.id);
+        for mut key in keys {
             key.revoked_at = Some(now);
             key.updated_at = now;
             tx.update_key(&key).await?;
