@@ -14,6 +14,9 @@
 #   bench/http.sh                       # 3 rounds of 10 s per cell
 #   ROUNDS=1 DURATION=5s bench/http.sh  # a quick look
 #   PEER=0 bench/http.sh                # without the peer (it needs PyPI the first time)
+#   KW_DATABASE_URL=postgres://…/empty_db PEER=0 bench/http.sh
+#                                       # keyward over PostgreSQL (an empty database) instead
+#                                       # of SQLite; results go to http-postgres.{csv,md}
 #
 # Results: bench/results/http.csv (every run), bench/results/http.md (the medians). Installs
 # wrk with apt-get when it is missing (as root on Debian), and matplotlib into
@@ -61,6 +64,11 @@ cat >"$WORK/keyward.toml" <<EOF
 default_plan = "unlimited"
 auth_failures_per_minute = 1000000
 EOF
+RESULTS=http
+if [ -n "${KW_DATABASE_URL:-}" ]; then
+  echo "database_url = \"$KW_DATABASE_URL\"" >>"$WORK/keyward.toml"
+  RESULTS=http-postgres
+fi
 KW=("$BIN" --config "$WORK/keyward.toml" --data-dir "$WORK/data")
 "${KW[@]}" migrate >/dev/null
 echo 'correct horse battery staple' |
@@ -139,7 +147,7 @@ run() { # TARGET CONNECTIONS
 }
 
 mkdir -p bench/results
-CSV=bench/results/http.csv
+CSV=bench/results/$RESULTS.csv
 echo "round,target,connections,requests_per_s,p50_ms,p99_ms,non_2xx" >"$CSV"
 # A short warm-up: the key enters the cache, the peer's workers start.
 for target in $TARGETS; do run "$target" 32 >/dev/null || true; done
@@ -165,7 +173,9 @@ if echo "$CREATES" | grep -q 'Non-2xx'; then
 fi
 
 # The medians, as a Markdown table.
-python3 - "$CSV" "$CREATES_PER_S" >bench/results/http.md <<'PY'
+DATABASE=sqlite
+[ "$RESULTS" = http ] || DATABASE=postgres
+python3 - "$CSV" "$CREATES_PER_S" "$DATABASE" >"bench/results/$RESULTS.md" <<'PY'
 import csv, statistics, sys
 rows = list(csv.DictReader(open(sys.argv[1])))
 cells = {}
@@ -192,10 +202,14 @@ for (target, conns), rs in sorted(cells.items()):
     if target == "keyward-verify" and peer.get(conns):
         med = statistics.median(float(r["requests_per_s"]) for r in rs)
         print(f"- keyward-verify at {conns} connections: {med / peer[conns]:.0f}x the peer")
-print(f"- key creates through the API on SQLite (wrk -t1 -c8): {float(sys.argv[2]):,.0f}/s")
+print(f"- key creates through the API (wrk -t1 -c8, {sys.argv[3]}): {float(sys.argv[2]):,.0f}/s")
 PY
-cat bench/results/http.md
+cat "bench/results/$RESULTS.md"
 
+if [ "$RESULTS" != http ]; then
+  echo "==> wrote bench/results/$RESULTS.csv and bench/results/$RESULTS.md (no plot for this run)"
+  exit 0
+fi
 # The plot: requests/s against connections for the three verification targets.
 VENV=target/bench-venv
 if [ ! -x "$VENV/bin/python" ] || ! "$VENV/bin/python" -c 'import matplotlib' 2>/dev/null; then
