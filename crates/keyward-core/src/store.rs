@@ -77,8 +77,9 @@ pub struct KeyLookup {
 
 /// One entry of the key-change log: a key whose hash is `hash` was written, or, with no
 /// hash, something that decides what every key may do changed (a workspace's policy or
-/// plan, a membership). Every backend writes it in the same transaction as the change,
-/// whichever process makes it, so each node's verification cache can follow.
+/// plan, a membership). A backend whose change feed is [`ChangeFeed::Poll`] writes it in
+/// the same transaction as the change, whichever process makes it, so each node's
+/// verification cache can follow; one that pushes changes instead keeps no log.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct KeyChange {
     /// Increasing, never reused.

@@ -116,9 +116,6 @@ pub struct Verifier {
     cache: Arc<KeyCache>,
     /// The newest key-change log entry this node has applied to its cache.
     seen_change: Arc<AtomicI64>,
-    /// Set by [`Verifier::follow_changes`]: only a server follows the log. A one-shot command
-    /// (the admin CLI, an import) has no cache worth keeping and never reads the log.
-    following: Arc<AtomicBool>,
 }
 
 /// How many key-change log entries one read applies at most.
@@ -138,7 +135,6 @@ impl Verifier {
             imports_exist: Arc::default(),
             cache: Arc::new(KeyCache::new(cache)),
             seen_change: Arc::default(),
-            following: Arc::default(),
         }
     }
 
@@ -147,11 +143,11 @@ impl Verifier {
     }
 
     /// Starts following the key-change log from its newest entry: what came before is
-    /// already in the database this node reads on a miss. A server calls it before it listens.
+    /// already in the database this node reads on a miss. A server whose store's change feed
+    /// is the log calls it before it listens, then polls [`Verifier::catch_up_or_flush`].
     pub async fn follow_changes(&self) -> Result<()> {
         let latest = self.store.latest_key_change().await?;
         self.seen_change.fetch_max(latest, Ordering::AcqRel);
-        self.following.store(true, Ordering::Release);
         Ok(())
     }
 
@@ -186,13 +182,9 @@ impl Verifier {
         }
     }
 
-    /// [`Verifier::catch_up`] on a node that follows the log (nothing otherwise), after a
-    /// write it made or on the server's poll: the write is committed, so a failure to read
-    /// the log must not fail it; forgetting everything is always safe.
+    /// [`Verifier::catch_up`] on the server's poll, where a failure to read the log must not
+    /// stop the poll: forgetting everything is always safe.
     pub async fn catch_up_or_flush(&self) {
-        if !self.following.load(Ordering::Acquire) {
-            return;
-        }
         if let Err(e) = self.catch_up().await {
             tracing::warn!(error = %e, "cannot read the key-change log; flushing the verification cache");
             self.cache.forget_all();

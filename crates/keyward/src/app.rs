@@ -191,18 +191,26 @@ impl Server {
         let profiles = http::compat::Profiles::from_names(&config.compat)
             .map_err(|problem| format!("invalid configuration: compat {problem}"))?;
         let service = open_service(config, OpenMode::CreateIfMissing).await?;
-        // Before listening, so imported keys verify from the first request, and the cache
-        // follows every write committed from then on.
+        // Before listening, so imported keys verify from the first request.
         service
             .verifier()
             .refresh_imports()
             .await
             .map_err(|e| format!("cannot read the database: {e}"))?;
-        service
-            .verifier()
-            .follow_changes()
+        // Followed from before listening, so every write committed from then on reaches
+        // the cache: from the log's newest entry, or from the moment LISTEN holds.
+        let feed = service
+            .store()
+            .change_feed()
             .await
-            .map_err(|e| format!("cannot read the database: {e}"))?;
+            .map_err(|e| format!("cannot follow the database's changes: {e}"))?;
+        if let ChangeFeed::Poll = feed {
+            service
+                .verifier()
+                .follow_changes()
+                .await
+                .map_err(|e| format!("cannot read the database: {e}"))?;
+        }
         let listener = TcpListener::bind(&config.listen)
             .await
             .map_err(|e| format!("cannot listen on {}: {e}", config.listen))?;
@@ -222,11 +230,6 @@ impl Server {
             stop.clone(),
         );
         let imports_watch = spawn_imports_watch(service.clone(), stop.clone());
-        let feed = service
-            .store()
-            .change_feed()
-            .await
-            .map_err(|e| format!("cannot follow the database's changes: {e}"))?;
         let changes_watch = match feed {
             ChangeFeed::Poll => spawn_changes_watch(service.clone(), stop.clone()),
             ChangeFeed::Push(stream) => {

@@ -174,14 +174,13 @@ impl Service {
         &self.verifier
     }
 
-    /// Commits a write, then brings this node's verification cache up to date with it, and
-    /// with every write the key-change log holds so far, before the caller acknowledges it:
-    /// the next verification on this node sees the change. Every write goes through here, so
-    /// no write path can forget to invalidate; the transaction says what it wrote.
+    /// Commits a write, then applies what it wrote to this node's verification cache before
+    /// the caller acknowledges it: the next verification on this node sees the change. Every
+    /// write goes through here, so no write path can forget to invalidate; the transaction
+    /// says what it wrote. Other processes' writes arrive through the store's change feed.
     pub(crate) async fn commit(&self, tx: Box<dyn crate::store::StoreTx>) -> Result<()> {
         let written = tx.commit().await?;
         self.verifier.forget_written(&written);
-        self.verifier.catch_up_or_flush().await;
         Ok(())
     }
 

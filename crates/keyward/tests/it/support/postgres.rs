@@ -222,23 +222,9 @@ pub fn enabled() -> bool {
 /// test finds it again. These databases are not dropped by the test (a process cannot tell
 /// when its last command ran); the test command drops every `kwt_` database after the pass.
 pub fn database_for(data_dir: &std::path::Path) -> String {
-    let (url, database) = database_for_guarded(data_dir);
-    // Left for the test command to drop: later commands of the test may still use it.
-    std::mem::forget(database);
-    url
-}
-
-/// [`database_for`], with a guard that drops the database: for a test server, which owns
-/// its data directory for the life of the test.
-pub fn database_for_guarded(data_dir: &std::path::Path) -> (String, TestDatabase) {
-    let digest = Sha256::digest(data_dir.as_os_str().as_encoded_bytes());
-    let name = format!("{NAME_PREFIX}dir_{}", &hex::encode(digest)[..24]);
+    let name = dir_database_name(data_dir);
     let admin_url = admin_url();
     let url = database_url(&admin_url, &name);
-    let guard = TestDatabase {
-        name: name.clone(),
-        admin_url: admin_url.clone(),
-    };
     on_own_runtime(move || async move {
         let template = template().await;
         let mut admin = connect(&admin_url).await;
@@ -253,5 +239,22 @@ pub fn database_for_guarded(data_dir: &std::path::Path) -> (String, TestDatabase
         admin.close().await.unwrap();
     })
     .unwrap();
+    url
+}
+
+/// [`database_for`], with a guard that drops the database: for a test server, which owns
+/// its data directory for the life of the test.
+pub fn database_for_guarded(data_dir: &std::path::Path) -> (String, TestDatabase) {
+    let url = database_for(data_dir);
+    let guard = TestDatabase {
+        name: dir_database_name(data_dir),
+        admin_url: admin_url(),
+    };
     (url, guard)
+}
+
+/// The database of a data directory: named after its path, so every command finds it.
+fn dir_database_name(data_dir: &std::path::Path) -> String {
+    let digest = Sha256::digest(data_dir.as_os_str().as_encoded_bytes());
+    format!("{NAME_PREFIX}dir_{}", &hex::encode(digest)[..24])
 }
