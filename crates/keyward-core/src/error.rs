@@ -54,6 +54,10 @@ pub enum Error {
     RateLimited { retry_after_secs: u64 },
     #[error("the database is unavailable")]
     Unavailable,
+    /// A write that lost to concurrent ones more often than the service retries it; the
+    /// client sees the same 503 as [`Error::Unavailable`], with a message that says why.
+    #[error("the database was busy with conflicting writes; send the request again")]
+    Contended,
     /// Logged with the request id; the client sees only `internal`.
     #[error("internal error: {0}")]
     Internal(String),
@@ -83,7 +87,7 @@ impl Error {
             Error::Conflict(_) => "conflict",
             Error::Validation(_) => "validation_failed",
             Error::RateLimited { .. } => "rate_limited",
-            Error::Unavailable => "service_unavailable",
+            Error::Unavailable | Error::Contended => "service_unavailable",
             Error::Internal(_) => "internal",
         }
     }
@@ -93,6 +97,7 @@ impl From<StoreError> for Error {
     fn from(e: StoreError) -> Self {
         match e {
             StoreError::Unavailable(_) => Error::Unavailable,
+            StoreError::Contended(_) => Error::Contended,
             StoreError::Conflict(what) => Error::Conflict(what),
             StoreError::Other(detail) => Error::Internal(detail),
         }

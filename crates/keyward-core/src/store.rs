@@ -20,6 +20,11 @@ pub enum StoreError {
     /// The database cannot be reached; callers fail closed.
     #[error("database unavailable: {0}")]
     Unavailable(String),
+    /// The database chose this transaction as the loser of a deadlock or a serialization
+    /// conflict and rolled it back. Running the whole transaction again is safe and will
+    /// likely succeed; the service layer does so before giving up.
+    #[error("transaction rolled back by a conflicting one: {0}")]
+    Contended(String),
     /// A unique constraint refused the write (an email, a membership, a second rotation).
     #[error("conflict: {0}")]
     Conflict(String),

@@ -87,31 +87,34 @@ impl Service {
             email_verified_at: input.verified.then_some(now),
             created_at: now,
         };
-        let mut tx = self.store.begin().await?;
-        tx.insert_user(&user).await.map_err(|e| match e {
-            StoreError::Conflict(_) => {
-                Error::Conflict("a user with this email already exists".into())
-            }
-            other => other.into(),
-        })?;
-        let caller = Caller {
-            user: user.clone(),
-            via: Via::System,
-            meta: RequestMeta::default(),
-        };
-        let workspace = match workspace {
-            Some(UserWorkspace::New(ws_name)) => Some(
-                self.insert_workspace(tx.as_mut(), &caller, ws_name, user.id, input.role)
-                    .await?,
-            ),
-            Some(UserWorkspace::Join(id)) => Some(
-                self.join_workspace(tx.as_mut(), &caller, id, input.role)
-                    .await?,
-            ),
-            None => None,
-        };
-        self.commit(tx).await?;
-        Ok((user, workspace))
+        retrying!({
+            let mut tx = self.store.begin().await?;
+            tx.insert_user(&user).await.map_err(|e| match e {
+                StoreError::Conflict(_) => {
+                    Error::Conflict("a user with this email already exists".into())
+                }
+                other => other.into(),
+            })?;
+            let caller = Caller {
+                user: user.clone(),
+                via: Via::System,
+                meta: RequestMeta::default(),
+            };
+            let workspace = match workspace.clone() {
+                Some(UserWorkspace::New(ws_name)) => Some(
+                    self.insert_workspace(tx.as_mut(), &caller, ws_name, user.id, input.role)
+                        .await?,
+                ),
+                Some(UserWorkspace::Join(id)) => Some(
+                    self.join_workspace(tx.as_mut(), &caller, id, input.role)
+                        .await?,
+                ),
+                None => None,
+            };
+            self.commit(tx).await?;
+            Ok(workspace)
+        })
+        .map(|workspace| (user, workspace))
     }
 
     /// Finds a user by id or email, for the operator's CLI.

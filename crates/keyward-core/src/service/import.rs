@@ -78,6 +78,7 @@ impl RowResult {
 }
 
 /// A row whose fields all parsed; what is left to check needs the transaction.
+#[derive(Clone)]
 struct Checked {
     line: u64,
     workspace_id: Uuid,
@@ -317,14 +318,20 @@ impl Importer {
         }))
     }
 
-    /// Writes the rows that parsed, in one transaction: skips secrets already stored, then
-    /// checks what needs the transaction (expiry, membership, scopes, limits) row by row.
+    /// Writes the rows that parsed, in one transaction, run again if it loses to a
+    /// conflicting write.
     async fn write(&self, rows: Vec<Checked>) -> Result<Vec<RowResult>> {
-        let mut results = Vec::with_capacity(rows.len());
         if rows.is_empty() {
-            return Ok(results);
+            return Ok(Vec::new());
         }
         let service = &self.service;
+        retrying!({ self.write_once(service, rows.clone()).await })
+    }
+
+    /// One attempt at a batch: skips secrets already stored, then checks what needs the
+    /// transaction (expiry, membership, scopes, limits) row by row.
+    async fn write_once(&self, service: &Service, rows: Vec<Checked>) -> Result<Vec<RowResult>> {
+        let mut results = Vec::with_capacity(rows.len());
         let mut tx = service.store.begin().await?;
         let hashes: Vec<CredentialHash> = rows.iter().map(|r| r.hash).collect();
         let stored: HashSet<CredentialHash> =
@@ -332,6 +339,18 @@ impl Importer {
         let now = now();
         let mut added: HashSet<CredentialHash> = HashSet::new();
         let mut tallies: HashMap<Uuid, Tally> = HashMap::new();
+        // Every workspace the batch writes to is locked up front and in id order, the order
+        // every other import locks them in: two imports sharing workspaces then wait for each
+        // other instead of deadlocking, as they could if each locked in its file's order.
+        let mut workspace_ids: Vec<Uuid> = rows.iter().map(|r| r.workspace_id).collect();
+        workspace_ids.sort_unstable();
+        workspace_ids.dedup();
+        for id in workspace_ids {
+            if let Some(workspace) = tx.lock_workspace(id).await? {
+                let counts = tx.key_counts(id, now).await?;
+                tallies.insert(id, Tally { workspace, counts });
+            }
+        }
         let mut memberships: HashMap<(Uuid, Uuid), Option<Membership>> = HashMap::new();
         let mut keys = Vec::new();
         let mut events = Vec::new();

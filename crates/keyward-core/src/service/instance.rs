@@ -34,26 +34,28 @@ impl Service {
         if let Some(stored) = self.store.pepper_fingerprint().await? {
             return Ok(compare(stored));
         }
-        let mut tx = self.store.begin().await?;
-        if let Some(stored) = tx.pepper_fingerprint().await? {
-            return Ok(compare(stored));
-        }
-        match tx.insert_pepper_fingerprint(&mine, now()).await {
-            Ok(()) => {
-                self.commit(tx).await?;
-                Ok(PepperCheck::Recorded)
+        retrying!({
+            let mut tx = self.store.begin().await?;
+            if let Some(stored) = tx.pepper_fingerprint().await? {
+                return Ok(compare(stored));
             }
-            // A node starting at the same moment recorded its own first: compare with that.
-            Err(StoreError::Conflict(_)) => {
-                drop(tx);
-                match self.store.pepper_fingerprint().await? {
-                    Some(stored) => Ok(compare(stored)),
-                    None => Err(crate::Error::Internal(
-                        "the pepper fingerprint vanished after a conflict".into(),
-                    )),
+            match tx.insert_pepper_fingerprint(&mine, now()).await {
+                Ok(()) => {
+                    self.commit(tx).await?;
+                    Ok(PepperCheck::Recorded)
                 }
+                // A node starting at the same moment recorded its own first: compare with that.
+                Err(StoreError::Conflict(_)) => {
+                    drop(tx);
+                    match self.store.pepper_fingerprint().await? {
+                        Some(stored) => Ok(compare(stored)),
+                        None => Err(crate::Error::Internal(
+                            "the pepper fingerprint vanished after a conflict".into(),
+                        )),
+                    }
+                }
+                Err(e) => Err(e.into()),
             }
-            Err(e) => Err(e.into()),
-        }
+        })
     }
 }

@@ -120,24 +120,26 @@ impl Service {
     /// Withdraws a pending invitation: its link stops working at once.
     pub async fn withdraw_invitation(&self, p: &Principal, id: Uuid) -> Result<()> {
         p.require("members:write")?;
-        let (mut tx, _) = self.begin_as(p).await?;
-        let mut inv = tx
-            .invitation(p.workspace.id, id)
-            .await?
-            .filter(|i| i.is_pending(now()))
-            .ok_or(Error::NotFound)?;
-        p.require_power_over(inv.role)?;
-        inv.withdrawn_at = Some(now());
-        tx.update_invitation(&inv).await?;
-        let details = json!({"email": inv.email, "role": inv.role});
-        tx.insert_audit(&p.audit(
-            "member.invitation_withdrawn",
-            ("invitation", inv.id),
-            details,
-        ))
-        .await?;
-        self.commit(tx).await?;
-        Ok(())
+        retrying!({
+            let (mut tx, _) = self.begin_as(p).await?;
+            let mut inv = tx
+                .invitation(p.workspace.id, id)
+                .await?
+                .filter(|i| i.is_pending(now()))
+                .ok_or(Error::NotFound)?;
+            p.require_power_over(inv.role)?;
+            inv.withdrawn_at = Some(now());
+            tx.update_invitation(&inv).await?;
+            let details = json!({"email": inv.email, "role": inv.role});
+            tx.insert_audit(&p.audit(
+                "member.invitation_withdrawn",
+                ("invitation", inv.id),
+                details,
+            ))
+            .await?;
+            self.commit(tx).await?;
+            Ok(())
+        })
     }
 
     /// The pending invitation a link carries, for the page that accepts it.
@@ -166,18 +168,20 @@ impl Service {
         caller: &Caller,
         token: &SecretString,
     ) -> Result<Workspace> {
-        let mut tx = self.store.begin().await?;
-        let ws = self
-            .accept_invitation_in(tx.as_mut(), caller, token)
-            .await?;
-        if caller.user.email_verified_at.is_none() {
-            // Opening the emailed link proved the address, as the verification link would.
-            let mut user = caller.user.clone();
-            user.email_verified_at = Some(now());
-            tx.update_user(&user).await?;
-        }
-        self.commit(tx).await?;
-        Ok(ws)
+        retrying!({
+            let mut tx = self.store.begin().await?;
+            let ws = self
+                .accept_invitation_in(tx.as_mut(), caller, token)
+                .await?;
+            if caller.user.email_verified_at.is_none() {
+                // Opening the emailed link proved the address, as the verification link would.
+                let mut user = caller.user.clone();
+                user.email_verified_at = Some(now());
+                tx.update_user(&user).await?;
+            }
+            self.commit(tx).await?;
+            Ok(ws)
+        })
     }
 
     /// Joins `caller.user` to the workspace of the invitation `token`, once, if it is still

@@ -76,39 +76,41 @@ impl Service {
         };
         check_no_escalation(p, &scopes)?;
 
-        let (mut tx, workspace) = self.begin_as(p).await?;
-        self.check_limits(tx.as_mut(), &workspace, now, false)
-            .await?;
-        let minted = key_format::generate(&workspace.key_prefix, workspace.key_format);
-        let mut key = ApiKey {
-            id: new_id(),
-            seq: 0,
-            workspace_id: workspace.id,
-            name,
-            key_prefix: minted.display_prefix,
-            hash: self.pepper.hash(minted.secret.expose_secret()),
-            source: KeySource::Native,
-            scopes,
-            creator_role: p.role,
-            creator_scopes: p.held.clone(),
-            created_by: p.user_id(),
-            created_at: now,
-            updated_at: now,
-            expires_at,
-            last_used_at: None,
-            revoked_at: None,
-            deleted_at: None,
-            metadata,
-            rotated_from: None,
-            rotated_to: None,
-        };
-        key.seq = tx.insert_key(&key).await?;
-        tx.insert_audit(&p.audit("api_key.created", ("api_key", key.id), key_details(&key)))
-            .await?;
-        self.commit(tx).await?;
-        Ok(CreatedKey {
-            key,
-            secret: minted.secret,
+        retrying!({
+            let (mut tx, workspace) = self.begin_as(p).await?;
+            self.check_limits(tx.as_mut(), &workspace, now, false)
+                .await?;
+            let minted = key_format::generate(&workspace.key_prefix, workspace.key_format);
+            let mut key = ApiKey {
+                id: new_id(),
+                seq: 0,
+                workspace_id: workspace.id,
+                name: name.clone(),
+                key_prefix: minted.display_prefix,
+                hash: self.pepper.hash(minted.secret.expose_secret()),
+                source: KeySource::Native,
+                scopes: scopes.clone(),
+                creator_role: p.role,
+                creator_scopes: p.held.clone(),
+                created_by: p.user_id(),
+                created_at: now,
+                updated_at: now,
+                expires_at,
+                last_used_at: None,
+                revoked_at: None,
+                deleted_at: None,
+                metadata: metadata.clone(),
+                rotated_from: None,
+                rotated_to: None,
+            };
+            key.seq = tx.insert_key(&key).await?;
+            tx.insert_audit(&p.audit("api_key.created", ("api_key", key.id), key_details(&key)))
+                .await?;
+            self.commit(tx).await?;
+            Ok(CreatedKey {
+                key,
+                secret: minted.secret,
+            })
         })
     }
 
@@ -204,38 +206,40 @@ impl Service {
             check_no_escalation(p, scopes)?;
         }
 
-        let (mut tx, _) = self.begin_as(p).await?;
-        let mut key = tx.key(p.workspace.id, id).await?.ok_or(Error::NotFound)?;
-        visible(p, &key)?;
-        p.require_rank_over(&key)?;
-        if let Some(Some(new_expiry)) = expires_at {
-            check_expiry_change(&key, new_expiry, now)?;
-        }
-        let mut changed = Vec::new();
-        if let Some(Some(name)) = name {
-            changed.push("name");
-            key.name = name;
-        }
-        if let Some(Some(scopes)) = scopes {
-            changed.push("scopes");
-            key.scopes = scopes;
-        }
-        if let Some(Some(expires_at)) = expires_at {
-            changed.push("expires_at");
-            key.expires_at = expires_at;
-        }
-        if let Some(Some(metadata)) = metadata {
-            changed.push("metadata");
-            key.metadata = metadata;
-        }
-        key.updated_at = now;
-        tx.update_key(&key).await?;
-        let mut details = key_details(&key);
-        details["changed"] = json!(changed);
-        tx.insert_audit(&p.audit("api_key.updated", ("api_key", key.id), details))
-            .await?;
-        self.commit(tx).await?;
-        Ok(self.with_usage(key))
+        retrying!({
+            let (mut tx, _) = self.begin_as(p).await?;
+            let mut key = tx.key(p.workspace.id, id).await?.ok_or(Error::NotFound)?;
+            visible(p, &key)?;
+            p.require_rank_over(&key)?;
+            if let Some(Some(new_expiry)) = expires_at {
+                check_expiry_change(&key, new_expiry, now)?;
+            }
+            let mut changed = Vec::new();
+            if let Some(Some(name)) = &name {
+                changed.push("name");
+                key.name = name.clone();
+            }
+            if let Some(Some(scopes)) = &scopes {
+                changed.push("scopes");
+                key.scopes = scopes.clone();
+            }
+            if let Some(Some(expires_at)) = expires_at {
+                changed.push("expires_at");
+                key.expires_at = expires_at;
+            }
+            if let Some(Some(metadata)) = &metadata {
+                changed.push("metadata");
+                key.metadata = metadata.clone();
+            }
+            key.updated_at = now;
+            tx.update_key(&key).await?;
+            let mut details = key_details(&key);
+            details["changed"] = json!(changed);
+            tx.insert_audit(&p.audit("api_key.updated", ("api_key", key.id), details))
+                .await?;
+            self.commit(tx).await?;
+            Ok(self.with_usage(key))
+        })
     }
 
     /// Idempotent: revoking a revoked key returns it unchanged and writes no new event.
@@ -251,21 +255,23 @@ impl Service {
             Some(r) => Some(validate::name("reason", &r).map_err(|e| Error::Validation(vec![e]))?),
             None => None,
         };
-        let (mut tx, _) = self.begin_as(p).await?;
-        let mut key = tx.key(p.workspace.id, id).await?.ok_or(Error::NotFound)?;
-        visible(p, &key)?;
-        if key.revoked_at.is_none() {
-            let now = now();
-            key.revoked_at = Some(now);
-            key.updated_at = now;
-            tx.update_key(&key).await?;
-            let mut details = key_details(&key);
-            details["reason"] = json!(reason);
-            tx.insert_audit(&p.audit("api_key.revoked", ("api_key", key.id), details))
-                .await?;
-            self.commit(tx).await?;
-        }
-        Ok(self.with_usage(key))
+        retrying!({
+            let (mut tx, _) = self.begin_as(p).await?;
+            let mut key = tx.key(p.workspace.id, id).await?.ok_or(Error::NotFound)?;
+            visible(p, &key)?;
+            if key.revoked_at.is_none() {
+                let now = now();
+                key.revoked_at = Some(now);
+                key.updated_at = now;
+                tx.update_key(&key).await?;
+                let mut details = key_details(&key);
+                details["reason"] = json!(reason);
+                tx.insert_audit(&p.audit("api_key.revoked", ("api_key", key.id), details))
+                    .await?;
+                self.commit(tx).await?;
+            }
+            Ok(self.with_usage(key))
+        })
     }
 
     /// Revokes the key if it is still usable, then soft-deletes it.
@@ -273,28 +279,30 @@ impl Service {
         p.require("api_keys:write")?;
         p.require_verified()?;
         let now = now();
-        let (mut tx, _) = self.begin_as(p).await?;
-        let mut key = tx.key(p.workspace.id, id).await?.ok_or(Error::NotFound)?;
-        visible(p, &key)?;
-        p.require_rank_over(&key)?;
-        // Only an active key is revoked on the way out; an expired one keeps its history.
-        let revoking = key.status(now) == KeyStatus::Active;
-        if revoking {
-            key.revoked_at = Some(now);
-        }
-        key.deleted_at = Some(now);
-        key.updated_at = now;
-        tx.update_key(&key).await?;
-        if revoking {
-            let mut details = key_details(&key);
-            details["reason"] = json!("deleted");
-            tx.insert_audit(&p.audit("api_key.revoked", ("api_key", key.id), details))
+        retrying!({
+            let (mut tx, _) = self.begin_as(p).await?;
+            let mut key = tx.key(p.workspace.id, id).await?.ok_or(Error::NotFound)?;
+            visible(p, &key)?;
+            p.require_rank_over(&key)?;
+            // Only an active key is revoked on the way out; an expired one keeps its history.
+            let revoking = key.status(now) == KeyStatus::Active;
+            if revoking {
+                key.revoked_at = Some(now);
+            }
+            key.deleted_at = Some(now);
+            key.updated_at = now;
+            tx.update_key(&key).await?;
+            if revoking {
+                let mut details = key_details(&key);
+                details["reason"] = json!("deleted");
+                tx.insert_audit(&p.audit("api_key.revoked", ("api_key", key.id), details))
+                    .await?;
+            }
+            tx.insert_audit(&p.audit("api_key.deleted", ("api_key", key.id), key_details(&key)))
                 .await?;
-        }
-        tx.insert_audit(&p.audit("api_key.deleted", ("api_key", key.id), key_details(&key)))
-            .await?;
-        self.commit(tx).await?;
-        Ok(())
+            self.commit(tx).await?;
+            Ok(())
+        })
     }
 
     /// Plan and hard-cap limits, inside the caller's write transaction so that concurrent

@@ -59,22 +59,28 @@ impl Service {
     /// stays as it was, but the leak is still recorded: support's trail shows the report.
     pub async fn revoke_leaked_key(&self, workspace_id: Uuid, key_id: Uuid) -> Result<ApiKey> {
         let operator = self.operator(workspace_id).await?;
-        let (mut tx, _) = self.begin_as(&operator).await?;
-        let mut key = tx.key(workspace_id, key_id).await?.ok_or(Error::NotFound)?;
-        let mut details = key_details(&key);
-        details["source"] = json!(key.source.as_str());
-        tx.insert_audit(&operator.audit("api_key.leaked", ("api_key", key.id), details.clone()))
+        retrying!({
+            let (mut tx, _) = self.begin_as(&operator).await?;
+            let mut key = tx.key(workspace_id, key_id).await?.ok_or(Error::NotFound)?;
+            let mut details = key_details(&key);
+            details["source"] = json!(key.source.as_str());
+            tx.insert_audit(&operator.audit(
+                "api_key.leaked",
+                ("api_key", key.id),
+                details.clone(),
+            ))
             .await?;
-        if key.revoked_at.is_none() {
-            let now = now();
-            key.revoked_at = Some(now);
-            key.updated_at = now;
-            tx.update_key(&key).await?;
-            details["reason"] = json!("leaked");
-            tx.insert_audit(&operator.audit("api_key.revoked", ("api_key", key.id), details))
-                .await?;
-        }
-        self.commit(tx).await?;
-        Ok(self.with_usage(key))
+            if key.revoked_at.is_none() {
+                let now = now();
+                key.revoked_at = Some(now);
+                key.updated_at = now;
+                tx.update_key(&key).await?;
+                details["reason"] = json!("leaked");
+                tx.insert_audit(&operator.audit("api_key.revoked", ("api_key", key.id), details))
+                    .await?;
+            }
+            self.commit(tx).await?;
+            Ok(self.with_usage(key))
+        })
     }
 }

@@ -50,33 +50,37 @@ impl Service {
         };
         p.require_power_over(role)?;
         let scopes = self.grantable_membership_scopes(p, scopes)?;
-        let (mut tx, _) = self.begin_as(p).await?;
-        let Some(user) = tx.user_by_email(&email).await? else {
-            let (invitation, link) = self
-                .insert_invitation(p, tx.as_mut(), email, role, scopes)
+        retrying!({
+            let (mut tx, _) = self.begin_as(p).await?;
+            let Some(user) = tx.user_by_email(&email).await? else {
+                let (invitation, link) = self
+                    .insert_invitation(p, tx.as_mut(), email.clone(), role, scopes.clone())
+                    .await?;
+                self.commit(tx).await?;
+                self.send_invitation(p, &invitation, link).await;
+                return Ok(Added::Invited(invitation));
+            };
+            let membership = Membership {
+                workspace_id: p.workspace.id,
+                user_id: user.id,
+                role,
+                scopes: scopes.clone(),
+                created_at: now(),
+            };
+            tx.insert_membership(&membership)
+                .await
+                .map_err(|e| match e {
+                    StoreError::Conflict(_) => {
+                        Error::Conflict("this user is already a member".into())
+                    }
+                    other => other.into(),
+                })?;
+            let details = json!({"email": user.email, "role": role, "scopes": membership.scopes.as_ref().map(ScopeSet::as_strings)});
+            tx.insert_audit(&p.audit("member.added", ("user", user.id), details))
                 .await?;
             self.commit(tx).await?;
-            self.send_invitation(p, &invitation, link).await;
-            return Ok(Added::Invited(invitation));
-        };
-        let membership = Membership {
-            workspace_id: p.workspace.id,
-            user_id: user.id,
-            role,
-            scopes,
-            created_at: now(),
-        };
-        tx.insert_membership(&membership)
-            .await
-            .map_err(|e| match e {
-                StoreError::Conflict(_) => Error::Conflict("this user is already a member".into()),
-                other => other.into(),
-            })?;
-        let details = json!({"email": user.email, "role": role, "scopes": membership.scopes.as_ref().map(ScopeSet::as_strings)});
-        tx.insert_audit(&p.audit("member.added", ("user", user.id), details))
-            .await?;
-        self.commit(tx).await?;
-        Ok(Added::Member(Member { membership, user }))
+            Ok(Added::Member(Member { membership, user }))
+        })
     }
 
     pub async fn update_member(
@@ -93,45 +97,47 @@ impl Service {
             None => Some(None),
         });
         f.finish()?;
-        let (mut tx, _) = self.begin_as(p).await?;
-        let mut m = tx
-            .membership(p.workspace.id, user_id)
-            .await?
-            .ok_or(Error::NotFound)?;
-        let new_role = role.flatten().unwrap_or(m.role);
-        // Changing someone needs power over both what they are and what they become, so a
-        // narrow key can neither promote to admin nor demote an admin.
-        p.require_power_over(m.role.min(new_role))?;
-        if m.role == Role::Owner
-            && new_role != Role::Owner
-            && tx.count_owners(p.workspace.id).await? <= 1
-        {
-            return Err(Error::Conflict(
-                "a workspace must keep at least one owner".into(),
-            ));
-        }
-        m.role = new_role;
-        if let Some(Some(scopes)) = scopes {
-            if scopes.is_none() {
-                // Back to every product scope, now and later: only `*` can give that.
-                p.require_full_access()?;
+        retrying!({
+            let (mut tx, _) = self.begin_as(p).await?;
+            let mut m = tx
+                .membership(p.workspace.id, user_id)
+                .await?
+                .ok_or(Error::NotFound)?;
+            let new_role = role.flatten().unwrap_or(m.role);
+            // Changing someone needs power over both what they are and what they become, so a
+            // narrow key can neither promote to admin nor demote an admin.
+            p.require_power_over(m.role.min(new_role))?;
+            if m.role == Role::Owner
+                && new_role != Role::Owner
+                && tx.count_owners(p.workspace.id).await? <= 1
+            {
+                return Err(Error::Conflict(
+                    "a workspace must keep at least one owner".into(),
+                ));
             }
-            m.scopes = self.grantable_membership_scopes(p, scopes)?;
-        }
-        tx.update_membership(&m).await?;
-        let details =
-            json!({"role": m.role, "scopes": m.scopes.as_ref().map(ScopeSet::as_strings)});
-        tx.insert_audit(&p.audit("member.updated", ("user", user_id), details))
-            .await?;
-        self.commit(tx).await?;
-        let user = self
-            .store
-            .user_by_id(user_id)
-            .await?
-            .ok_or(Error::NotFound)?;
-        Ok(Member {
-            membership: m,
-            user,
+            m.role = new_role;
+            if let Some(Some(scopes)) = scopes.clone() {
+                if scopes.is_none() {
+                    // Back to every product scope, now and later: only `*` can give that.
+                    p.require_full_access()?;
+                }
+                m.scopes = self.grantable_membership_scopes(p, scopes)?;
+            }
+            tx.update_membership(&m).await?;
+            let details =
+                json!({"role": m.role, "scopes": m.scopes.as_ref().map(ScopeSet::as_strings)});
+            tx.insert_audit(&p.audit("member.updated", ("user", user_id), details))
+                .await?;
+            self.commit(tx).await?;
+            let user = self
+                .store
+                .user_by_id(user_id)
+                .await?
+                .ok_or(Error::NotFound)?;
+            Ok(Member {
+                membership: m,
+                user,
+            })
         })
     }
 
@@ -139,39 +145,41 @@ impl Service {
     /// this workspace: a key acts only while its creator is a member (PRODUCT.md §3).
     pub async fn remove_member(&self, p: &Principal, user_id: Uuid) -> Result<()> {
         p.require("members:write")?;
-        let (mut tx, _) = self.begin_as(p).await?;
-        let m = tx
-            .membership(p.workspace.id, user_id)
-            .await?
-            .ok_or(Error::NotFound)?;
-        p.require_power_over(m.role)?;
-        if m.role == Role::Owner && tx.count_owners(p.workspace.id).await? <= 1 {
-            return Err(Error::Conflict(
-                "a workspace must keep at least one owner".into(),
-            ));
-        }
-        let now = now();
-        let mut revoked = Vec::new();
-        let mut keys = tx.unrevoked_keys_of_user(p.workspace.id, user_id).await?;
-        // In id order, the order the last-used flush locks keys in: two transactions that
-        // lock the same rows in one order cannot deadlock on PostgreSQL.
-        keys.sort_by_key(|k| k.id);
-        for mut key in keys {
-            key.revoked_at = Some(now);
-            key.updated_at = now;
-            tx.update_key(&key).await?;
-            let mut details = key_details(&key);
-            details["reason"] = json!("member_removed");
-            tx.insert_audit(&p.audit("api_key.revoked", ("api_key", key.id), details))
+        retrying!({
+            let (mut tx, _) = self.begin_as(p).await?;
+            let m = tx
+                .membership(p.workspace.id, user_id)
+                .await?
+                .ok_or(Error::NotFound)?;
+            p.require_power_over(m.role)?;
+            if m.role == Role::Owner && tx.count_owners(p.workspace.id).await? <= 1 {
+                return Err(Error::Conflict(
+                    "a workspace must keep at least one owner".into(),
+                ));
+            }
+            let now = now();
+            let mut revoked = Vec::new();
+            let mut keys = tx.unrevoked_keys_of_user(p.workspace.id, user_id).await?;
+            // In id order, the order the last-used flush locks keys in: two transactions that
+            // lock the same rows in one order cannot deadlock on PostgreSQL.
+            keys.sort_by_key(|k| k.id);
+            for mut key in keys {
+                key.revoked_at = Some(now);
+                key.updated_at = now;
+                tx.update_key(&key).await?;
+                let mut details = key_details(&key);
+                details["reason"] = json!("member_removed");
+                tx.insert_audit(&p.audit("api_key.revoked", ("api_key", key.id), details))
+                    .await?;
+                revoked.push(key.id);
+            }
+            tx.delete_membership(p.workspace.id, user_id).await?;
+            let details = json!({"role": m.role, "revoked_keys": revoked});
+            tx.insert_audit(&p.audit("member.removed", ("user", user_id), details))
                 .await?;
-            revoked.push(key.id);
-        }
-        tx.delete_membership(p.workspace.id, user_id).await?;
-        let details = json!({"role": m.role, "revoked_keys": revoked});
-        tx.insert_audit(&p.audit("member.removed", ("user", user_id), details))
-            .await?;
-        self.commit(tx).await?;
-        Ok(())
+            self.commit(tx).await?;
+            Ok(())
+        })
     }
 
     /// A membership's scopes may only be scopes the actor holds. Left out (`None`), they

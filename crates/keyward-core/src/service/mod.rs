@@ -1,6 +1,9 @@
 //! The service layer: every rule of PRODUCT.md §3–§5 lives here, and the HTTP API, the
 //! console and the admin CLI all call it, so they cannot disagree.
 
+#[macro_use]
+mod retry;
+
 mod accounts;
 mod audit;
 mod import;

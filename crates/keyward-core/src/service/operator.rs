@@ -47,23 +47,30 @@ impl Service {
     /// when the user was verified already, and nothing is written then.
     pub async fn verify_user_email(&self, user: User) -> Result<(User, bool)> {
         let workspaces = self.store.workspaces_of_user(user.id).await?;
-        let mut tx = self.store.begin().await?;
-        // Read again inside the transaction, so two concurrent runs write one set of events.
-        let Some(mut user) = tx.user_by_email(&user.email).await? else {
-            return Err(crate::Error::NotFound);
-        };
-        if user.email_verified_at.is_some() {
-            return Ok((user, false));
-        }
-        user.email_verified_at = Some(now());
-        tx.update_user(&user).await?;
-        let actor = Caller::system(user.clone());
-        for (ws, _) in &workspaces {
-            let details = json!({"email": user.email, "via": "admin_cli"});
-            tx.insert_audit(&actor.audit(ws.id, "user.email_verified", ("user", user.id), details))
+        retrying!({
+            let mut tx = self.store.begin().await?;
+            // Read again inside the transaction, so two concurrent runs write one set of events.
+            let Some(mut user) = tx.user_by_email(&user.email).await? else {
+                return Err(crate::Error::NotFound);
+            };
+            if user.email_verified_at.is_some() {
+                return Ok((user, false));
+            }
+            user.email_verified_at = Some(now());
+            tx.update_user(&user).await?;
+            let actor = Caller::system(user.clone());
+            for (ws, _) in &workspaces {
+                let details = json!({"email": user.email, "via": "admin_cli"});
+                tx.insert_audit(&actor.audit(
+                    ws.id,
+                    "user.email_verified",
+                    ("user", user.id),
+                    details,
+                ))
                 .await?;
-        }
-        self.commit(tx).await?;
-        Ok((user, true))
+            }
+            self.commit(tx).await?;
+            Ok((user, true))
+        })
     }
 }

@@ -28,17 +28,19 @@ impl Service {
             revoked_at: None,
             last_used_at: None,
         };
-        let mut tx = self.store.begin().await?;
-        // The unique index decides, so two creates racing for one name cannot both win.
-        tx.insert_service_token(&token).await.map_err(|e| match e {
-            StoreError::Conflict(_) => Error::Conflict(format!(
-                "a service token named {:?} already exists (revoked tokens keep their \
+        retrying!({
+            let mut tx = self.store.begin().await?;
+            // The unique index decides, so two creates racing for one name cannot both win.
+            tx.insert_service_token(&token).await.map_err(|e| match e {
+                StoreError::Conflict(_) => Error::Conflict(format!(
+                    "a service token named {:?} already exists (revoked tokens keep their \
                      names); choose another name",
-                token.name
-            )),
-            other => other.into(),
+                    token.name
+                )),
+                other => other.into(),
+            })?;
+            self.commit(tx).await
         })?;
-        self.commit(tx).await?;
         Ok((token, minted.secret))
     }
 
@@ -73,9 +75,11 @@ impl Service {
             return Ok((token, false));
         }
         token.revoked_at = Some(now());
-        let mut tx = self.store.begin().await?;
-        tx.update_service_token(&token).await?;
-        self.commit(tx).await?;
+        retrying!({
+            let mut tx = self.store.begin().await?;
+            tx.update_service_token(&token).await?;
+            self.commit(tx).await
+        })?;
         tracing::info!(token_id = %token.id, "revoked a service token");
         Ok((token, true))
     }

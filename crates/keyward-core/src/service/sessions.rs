@@ -85,9 +85,11 @@ impl Service {
             created_at: now,
             last_seen_at: now,
         };
-        let mut tx = self.store.begin().await?;
-        tx.insert_session(&session).await?;
-        self.commit(tx).await?;
+        retrying!({
+            let mut tx = self.store.begin().await?;
+            tx.insert_session(&session).await?;
+            self.commit(tx).await
+        })?;
         Ok((token, csrf))
     }
 
@@ -124,9 +126,11 @@ impl Service {
         let now = now();
         let limits = &self.settings.sessions;
         if now - session.last_seen_at > limits.idle || now - session.created_at > limits.max {
-            let mut tx = self.store.begin().await?;
-            tx.delete_session(session.id).await?;
-            self.commit(tx).await?;
+            retrying!({
+                let mut tx = self.store.begin().await?;
+                tx.delete_session(session.id).await?;
+                self.commit(tx).await
+            })?;
             return Err(unauthorized);
         }
         if state_changing {
@@ -157,10 +161,12 @@ impl Service {
                 "log-out ends a console session; revoke an API key instead".into(),
             ));
         };
-        let mut tx = self.store.begin().await?;
-        tx.delete_session(session.id).await?;
-        self.commit(tx).await?;
-        Ok(())
+        retrying!({
+            let mut tx = self.store.begin().await?;
+            tx.delete_session(session.id).await?;
+            self.commit(tx).await?;
+            Ok(())
+        })
     }
 }
 

@@ -71,29 +71,38 @@ impl Service {
             via: Via::Account,
             meta,
         };
-        let mut tx = self.store.begin().await?;
-        tx.insert_user(&user).await.map_err(|e| match e {
-            StoreError::Conflict(_) => {
-                Error::Conflict("an account with this email exists already; log in instead".into())
-            }
-            other => other.into(),
-        })?;
-        let link = match &input.invitation {
-            Some(token) => {
-                self.accept_invitation_in(tx.as_mut(), &caller, token)
+        let link = retrying!({
+            let mut tx = self.store.begin().await?;
+            tx.insert_user(&user).await.map_err(|e| match e {
+                StoreError::Conflict(_) => Error::Conflict(
+                    "an account with this email exists already; log in instead".into(),
+                ),
+                other => other.into(),
+            })?;
+            let link = match &input.invitation {
+                Some(token) => {
+                    self.accept_invitation_in(tx.as_mut(), &caller, token)
+                        .await?;
+                    None
+                }
+                None => {
+                    self.insert_workspace(
+                        tx.as_mut(),
+                        &caller,
+                        workspace_name.clone(),
+                        user.id,
+                        Role::Owner,
+                    )
                     .await?;
-                None
-            }
-            None => {
-                self.insert_workspace(tx.as_mut(), &caller, workspace_name, user.id, Role::Owner)
-                    .await?;
-                let (token, link) = self.new_verify_link(user.id);
-                tx.insert_email_token(&token).await?;
-                Some(link)
-            }
-        };
-        self.commit(tx).await?;
-        if let Some(link) = link {
+                    let (token, link) = self.new_verify_link(user.id);
+                    tx.insert_email_token(&token).await?;
+                    Some(link)
+                }
+            };
+            self.commit(tx).await?;
+            Ok(link)
+        });
+        if let Some(link) = link? {
             self.resend_limit.record(&user.email);
             self.send_verify_email(&user, link).await;
         }
@@ -117,37 +126,41 @@ impl Service {
         if link.used_at.is_some() || link.expires_at <= now {
             return Err(invalid());
         }
-        let mut user = self
+        let user = self
             .store
             .user_by_id(link.user_id)
             .await?
             .ok_or_else(invalid)?;
         let workspaces = self.store.workspaces_of_user(user.id).await?;
-        let mut tx = self.store.begin().await?;
-        if !tx.use_email_token(link.id, now).await? {
-            return Err(invalid());
-        }
-        if user.email_verified_at.is_none() {
-            user.email_verified_at = Some(now);
-            tx.update_user(&user).await?;
-            let caller = Caller {
-                user: user.clone(),
-                via: Via::Account,
-                meta,
-            };
-            for (ws, _) in &workspaces {
-                let details = json!({"email": user.email});
-                tx.insert_audit(&caller.audit(
-                    ws.id,
-                    "user.email_verified",
-                    ("user", user.id),
-                    details,
-                ))
-                .await?;
+        retrying!({
+            // Each attempt starts from the user as read, not as a rolled-back attempt left it.
+            let mut user = user.clone();
+            let mut tx = self.store.begin().await?;
+            if !tx.use_email_token(link.id, now).await? {
+                return Err(invalid());
             }
-        }
-        self.commit(tx).await?;
-        Ok(user)
+            if user.email_verified_at.is_none() {
+                user.email_verified_at = Some(now);
+                tx.update_user(&user).await?;
+                let caller = Caller {
+                    user: user.clone(),
+                    via: Via::Account,
+                    meta: meta.clone(),
+                };
+                for (ws, _) in &workspaces {
+                    let details = json!({"email": user.email});
+                    tx.insert_audit(&caller.audit(
+                        ws.id,
+                        "user.email_verified",
+                        ("user", user.id),
+                        details,
+                    ))
+                    .await?;
+                }
+            }
+            self.commit(tx).await?;
+            Ok(user)
+        })
     }
 
     /// Sends a new verification link to an unverified account. It answers the same whether
@@ -166,9 +179,11 @@ impl Service {
             return Ok(());
         }
         let (token, link) = self.new_verify_link(user.id);
-        let mut tx = self.store.begin().await?;
-        tx.insert_email_token(&token).await?;
-        self.commit(tx).await?;
+        retrying!({
+            let mut tx = self.store.begin().await?;
+            tx.insert_email_token(&token).await?;
+            self.commit(tx).await
+        })?;
         self.send_verify_email(&user, link).await;
         Ok(())
     }

@@ -62,12 +62,20 @@ impl Service {
             }
         }
         let name = validate::name("name", name).map_err(|e| Error::Validation(vec![e]))?;
-        let mut tx = self.store.begin().await?;
-        let ws = self
-            .insert_workspace(tx.as_mut(), caller, name, caller.user.id, Role::Owner)
-            .await?;
-        self.commit(tx).await?;
-        Ok(ws)
+        retrying!({
+            let mut tx = self.store.begin().await?;
+            let ws = self
+                .insert_workspace(
+                    tx.as_mut(),
+                    caller,
+                    name.clone(),
+                    caller.user.id,
+                    Role::Owner,
+                )
+                .await?;
+            self.commit(tx).await?;
+            Ok(ws)
+        })
     }
 
     /// Inserts a workspace with `user_id` as its first member, and its audit event.
@@ -170,34 +178,36 @@ impl Service {
             }))
         });
         f.finish()?;
-        let (mut tx, mut ws) = self.begin_as(p).await?;
-        let mut changed = serde_json::Map::new();
-        if let Some(Some(name)) = name {
-            changed.insert("name".into(), json!(name));
-            ws.name = name;
-        }
-        if let Some(Some(prefix)) = prefix {
-            changed.insert("key_prefix".into(), json!(prefix.as_str()));
-            ws.key_prefix = prefix;
-        }
-        if let Some(Some(format)) = format {
-            changed.insert("key_format".into(), json!(format.as_str()));
-            ws.key_format = format;
-        }
-        if let Some(flag) = patch.members_can_create_keys {
-            changed.insert("members_can_create_keys".into(), json!(flag));
-            ws.members_can_create_keys = flag;
-        }
-        ws.updated_at = now();
-        tx.update_workspace(&ws).await?;
-        tx.insert_audit(&p.audit(
-            "workspace.updated",
-            ("workspace", ws.id),
-            json!({ "changed": changed }),
-        ))
-        .await?;
-        self.commit(tx).await?;
-        Ok(ws)
+        retrying!({
+            let (mut tx, mut ws) = self.begin_as(p).await?;
+            let mut changed = serde_json::Map::new();
+            if let Some(Some(name)) = name.clone() {
+                changed.insert("name".into(), json!(name));
+                ws.name = name;
+            }
+            if let Some(Some(prefix)) = prefix.clone() {
+                changed.insert("key_prefix".into(), json!(prefix.as_str()));
+                ws.key_prefix = prefix;
+            }
+            if let Some(Some(format)) = format {
+                changed.insert("key_format".into(), json!(format.as_str()));
+                ws.key_format = format;
+            }
+            if let Some(flag) = patch.members_can_create_keys {
+                changed.insert("members_can_create_keys".into(), json!(flag));
+                ws.members_can_create_keys = flag;
+            }
+            ws.updated_at = now();
+            tx.update_workspace(&ws).await?;
+            tx.insert_audit(&p.audit(
+                "workspace.updated",
+                ("workspace", ws.id),
+                json!({ "changed": changed }),
+            ))
+            .await?;
+            self.commit(tx).await?;
+            Ok(ws)
+        })
     }
 
     /// The operator's `admin workspace set-plan`. A workspace may already hold more active
@@ -213,30 +223,32 @@ impl Service {
         }
         // The operator's principal records the event with the `system` actor.
         let operator = self.operator(workspace_id).await?;
-        let mut tx = self.store.begin().await?;
-        let mut ws = tx
-            .lock_workspace(workspace_id)
-            .await?
-            .ok_or(Error::NotFound)?;
-        let old = std::mem::replace(&mut ws.plan, plan.to_owned());
-        ws.updated_at = now();
-        tx.update_workspace(&ws).await?;
-        let details = json!({"changed": {"plan": plan}, "previous_plan": old});
-        tx.insert_audit(&operator.audit("workspace.updated", ("workspace", ws.id), details))
-            .await?;
-        // Counted like the plan check counts them, inside the same transaction.
-        let active_keys = tx.key_counts(ws.id, now()).await?.active;
-        self.commit(tx).await?;
-        let max_active_keys = self
-            .settings
-            .plans
-            .get(plan)
-            .and_then(|p| p.max_active_keys);
-        Ok(PlanChange {
-            workspace: ws,
-            previous_plan: old,
-            active_keys,
-            max_active_keys,
+        retrying!({
+            let mut tx = self.store.begin().await?;
+            let mut ws = tx
+                .lock_workspace(workspace_id)
+                .await?
+                .ok_or(Error::NotFound)?;
+            let old = std::mem::replace(&mut ws.plan, plan.to_owned());
+            ws.updated_at = now();
+            tx.update_workspace(&ws).await?;
+            let details = json!({"changed": {"plan": plan}, "previous_plan": old});
+            tx.insert_audit(&operator.audit("workspace.updated", ("workspace", ws.id), details))
+                .await?;
+            // Counted like the plan check counts them, inside the same transaction.
+            let active_keys = tx.key_counts(ws.id, now()).await?.active;
+            self.commit(tx).await?;
+            let max_active_keys = self
+                .settings
+                .plans
+                .get(plan)
+                .and_then(|p| p.max_active_keys);
+            Ok(PlanChange {
+                workspace: ws,
+                previous_plan: old,
+                active_keys,
+                max_active_keys,
+            })
         })
     }
 }

@@ -12,6 +12,7 @@ mod cli_client;
 mod compat;
 mod config_errors;
 mod console;
+mod contention;
 mod data_dir;
 mod errors;
 mod hardening;

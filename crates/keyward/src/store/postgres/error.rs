@@ -61,11 +61,19 @@ fn map_database_error(db: &dyn DatabaseError) -> StoreError {
     } else {
         text
     };
-    if unavailable(&code) {
+    if contended(&code) {
+        StoreError::Contended(text)
+    } else if unavailable(&code) {
         StoreError::Unavailable(text)
     } else {
         StoreError::Other(text)
     }
+}
+
+/// SQLSTATEs that mean "this transaction lost to a concurrent one and was rolled back": a
+/// serialization failure or a deadlock. The service runs such a transaction again.
+fn contended(code: &str) -> bool {
+    matches!(code, "40001" | "40P01")
 }
 
 /// SQLSTATEs that mean "the database cannot serve this right now" rather than "this
@@ -73,11 +81,8 @@ fn map_database_error(db: &dyn DatabaseError) -> StoreError {
 fn unavailable(code: &str) -> bool {
     matches!(
         code,
-        // Two transactions that could not both proceed. A retry would likely succeed; until
-        // the service layer retries, the caller gets a 503 it may retry itself.
-        "40001" | "40P01"
         // lock_timeout, statement_timeout (or a cancel), idle_in_transaction_session_timeout.
-        | "55P03" | "57014" | "25P03"
+        "55P03" | "57014" | "25P03"
         // The server is shutting down, crashed, or still starting.
         | "57P01" | "57P02" | "57P03"
         // A read-only transaction, as on a standby that a failover has not promoted yet.
@@ -172,14 +177,15 @@ mod tests {
     }
 
     #[test]
-    fn conflicts_between_transactions_and_lost_servers_are_unavailable() {
-        for code in [
-            "40001", "40P01", "55P03", "57P01", "08006", "53300", "25006",
-        ] {
-            assert!(unavailable(code), "{code}");
+    fn lost_servers_are_unavailable_and_lost_races_contended() {
+        for code in ["55P03", "57P01", "08006", "53300", "25006"] {
+            assert!(unavailable(code) && !contended(code), "{code}");
+        }
+        for code in ["40001", "40P01"] {
+            assert!(contended(code) && !unavailable(code), "{code}");
         }
         for code in ["23505", "22P02", "42703", "XX000"] {
-            assert!(!unavailable(code), "{code}");
+            assert!(!unavailable(code) && !contended(code), "{code}");
         }
     }
 
