@@ -14,6 +14,7 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 
 use crate::config::Config;
+use crate::http::client_ip::TrustedProxies;
 use crate::http::metrics::Metrics;
 use crate::http::{self, AppState};
 use crate::private_files;
@@ -221,6 +222,10 @@ impl Server {
             limiter: Arc::new(FailureLimiter::new(config.auth_failures_per_minute)),
             metrics: metrics.clone(),
             secure_cookies: config.secure_cookies(),
+            proxies: Arc::new(
+                TrustedProxies::parse(&config.trusted_proxies)
+                    .map_err(|e| format!("trusted_proxies: {e}"))?,
+            ),
         };
         let (shutdown, mut stop) = watch::channel(false);
         let flusher = spawn_usage_flusher(

@@ -158,6 +158,9 @@ pub(super) fn values(config: &Config, figment: &Figment) -> Result<(), String> {
             "must be at least 1: 0 would lock out every client after one typo".into(),
         );
     }
+    if let Err(e) = crate::http::client_ip::TrustedProxies::parse(&config.trusted_proxies) {
+        refuse("trusted_proxies", e);
+    }
     if config.login_failures_per_minute == 0 {
         refuse(
             "login_failures_per_minute",

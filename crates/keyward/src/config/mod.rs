@@ -14,7 +14,7 @@ use keyward_core::key_format::KeyFormat;
 use serde::{Deserialize, Deserializer, Serialize};
 
 /// Every config key; anything else in the file is reported as unknown.
-pub const KEYS: [&str; 25] = [
+pub const KEYS: [&str; 26] = [
     "listen",
     "data_dir",
     "database_url",
@@ -36,6 +36,7 @@ pub const KEYS: [&str; 25] = [
     "last_used_flush_seconds",
     "auth_failures_per_minute",
     "login_failures_per_minute",
+    "trusted_proxies",
     "session_idle_minutes",
     "session_max_hours",
     "log_format",
@@ -127,6 +128,10 @@ pub struct Config {
     pub auth_failures_per_minute: u32,
     /// Failed console log-ins allowed per account, and per client IP, in a minute.
     pub login_failures_per_minute: u32,
+    /// Peers whose `X-Forwarded-For` names the client (CIDR ranges or addresses); by
+    /// default none, and the TCP peer is the client.
+    #[serde(deserialize_with = "list_or_commas")]
+    pub trusted_proxies: Vec<String>,
     /// A console session ends after this many minutes without a request.
     pub session_idle_minutes: u32,
     /// A console session ends this many hours after log-in, however busy.
@@ -151,6 +156,7 @@ impl std::fmt::Debug for Config {
             .field("smtp_url", &self.smtp_url)
             .field("mail_from", &self.mail_from)
             .field("compat", &self.compat)
+            .field("trusted_proxies", &self.trusted_proxies)
             .finish_non_exhaustive()
     }
 }
@@ -189,6 +195,7 @@ impl Default for Config {
             last_used_flush_seconds: 60,
             auth_failures_per_minute: 100,
             login_failures_per_minute: 10,
+            trusted_proxies: Vec::new(),
             session_idle_minutes: 30,
             session_max_hours: 12,
             log_format: LogFormat::Text,
@@ -307,7 +314,7 @@ impl Config {
 }
 
 /// `scopes = ["a", "b"]` in TOML, or `KEYWARD_SCOPES=a,b` in the environment (the same for
-/// `compat`).
+/// `compat` and `trusted_proxies`).
 fn list_or_commas<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
     #[derive(Deserialize)]
     #[serde(untagged)]

@@ -62,6 +62,8 @@ pub enum ErrorCode {
     KeyLimitReached,
     Conflict,
     PayloadTooLarge,
+    UriTooLong,
+    HeadersTooLarge,
     UnsupportedMediaType,
     ValidationFailed,
     RateLimited,
@@ -100,6 +102,26 @@ pub fn payload_too_large() -> Response {
         StatusCode::PAYLOAD_TOO_LARGE,
         "payload_too_large",
         "the request body is larger than 64 KiB".into(),
+        None,
+    )
+}
+
+/// A path and query longer than [`super::limits::MAX_URI_BYTES`].
+pub fn uri_too_long() -> Response {
+    envelope(
+        StatusCode::URI_TOO_LONG,
+        "uri_too_long",
+        "the path and query are longer than 8 KiB".into(),
+        None,
+    )
+}
+
+/// Headers over [`super::limits::MAX_HEADER_BYTES`] in all.
+pub fn headers_too_large() -> Response {
+    envelope(
+        StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+        "headers_too_large",
+        "the request's headers are larger than 32 KiB in all".into(),
         None,
     )
 }
@@ -236,6 +258,8 @@ mod tests {
         let mut codes: Vec<String> = domain.iter().map(|e| e.code().to_owned()).collect();
         for edge in [
             payload_too_large(),
+            uri_too_long(),
+            headers_too_large(),
             unsupported_media_type(),
             method_not_allowed(),
         ] {

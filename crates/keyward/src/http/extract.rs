@@ -12,6 +12,7 @@ use serde::de::DeserializeOwned;
 use uuid::Uuid;
 
 use super::access_log::{Credential, CredentialSlot};
+use super::client_ip::ClientIp;
 use super::error::ApiError;
 use super::session_cookie;
 use super::AppState;
@@ -66,9 +67,13 @@ pub fn parse_id(raw: &str) -> Result<Uuid, Error> {
     Uuid::parse_str(raw).map_err(|_| Error::NotFound)
 }
 
-/// The peer's address; an IPv4 client of a dual-stack listener (`::ffff:a.b.c.d`) is shown
-/// as the IPv4 address it is, in audit events as in the failure limit.
+/// The client's address: as resolved through `trusted_proxies` ([`super::client_ip`]), else
+/// the peer's. An IPv4 client of a dual-stack listener (`::ffff:a.b.c.d`) is shown as the
+/// IPv4 address it is, in audit events as in the failure limit.
 pub fn client_ip(parts: &Parts) -> IpAddr {
+    if let Some(ClientIp(ip)) = parts.extensions.get::<ClientIp>() {
+        return *ip;
+    }
     parts
         .extensions
         .get::<ConnectInfo<SocketAddr>>()

@@ -3,10 +3,12 @@
 
 pub mod access_log;
 pub mod body;
+pub mod client_ip;
 pub mod compat;
 pub mod dto;
 pub mod error;
 pub mod extract;
+pub mod limits;
 pub mod metrics;
 pub mod openapi;
 pub mod request_id;
@@ -33,6 +35,8 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     /// Whether the session cookie is `Secure`: `public_url` is https.
     pub secure_cookies: bool,
+    /// Whose `X-Forwarded-For` names the client.
+    pub proxies: Arc<client_ip::TrustedProxies>,
 }
 
 /// The API router and the OpenAPI document, both built from the same route declarations so
@@ -74,6 +78,7 @@ pub fn api(profiles: &Profiles) -> (Router<AppState>, utoipa::openapi::OpenApi) 
 pub fn router(state: AppState, profiles: &Profiles) -> Router {
     let (api, openapi) = api(profiles);
     let metrics = state.metrics.clone();
+    let proxies = state.proxies.clone();
     let mut app = api
         .merge(crate::console::router())
         .layer(axum::Extension(Arc::new(openapi)))
@@ -85,6 +90,13 @@ pub fn router(state: AppState, profiles: &Profiles) -> Router {
         .layer(tower_http::catch_panic::CatchPanicLayer::custom(|_| {
             ApiError(keyward_core::Error::Internal("handler panicked".into())).into_response()
         }));
+    // Only a server behind trusted proxies pays for reading each request's forwarding.
+    if !proxies.is_empty() {
+        app = app.layer(axum::middleware::from_fn_with_state(
+            proxies,
+            client_ip::resolve,
+        ));
+    }
     // Only a server with such a profile on pays for looking at each request's path.
     if profiles.reshape_errors() {
         app = app.layer(axum::middleware::from_fn_with_state(
@@ -92,10 +104,11 @@ pub fn router(state: AppState, profiles: &Profiles) -> Router {
             compat::errors::reshape,
         ));
     }
-    app.layer(axum::middleware::from_fn_with_state(
-        metrics,
-        metrics::track,
-    ))
-    .layer(axum::middleware::from_fn(access_log::log_request))
-    .layer(axum::middleware::from_fn(request_id::assign))
+    app.layer(axum::middleware::from_fn(limits::check))
+        .layer(axum::middleware::from_fn_with_state(
+            metrics,
+            metrics::track,
+        ))
+        .layer(axum::middleware::from_fn(access_log::log_request))
+        .layer(axum::middleware::from_fn(request_id::assign))
 }

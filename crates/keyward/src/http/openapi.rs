@@ -17,7 +17,9 @@ use super::extract::SESSION_COOKIE;
             Every error is one envelope, `{\"error\": {\"code\", \"message\", \"details\"?, \
             \"request_id\"}}`, and every response carries an `X-Request-Id` header. A path \
             called with a method it does not take answers `405 method_not_allowed`, with an \
-            `Allow` header listing the methods it takes. The wire profiles turned on in \
+            `Allow` header listing the methods it takes. A path and query over 8 KiB answer \
+            `414 uri_too_long`, and headers over 32 KiB in all `431 headers_too_large` \
+            (more than 100 header lines: a bare 431). The wire profiles turned on in \
             `compat` (tags `compat: …`) serve other products' documented APIs over the same \
             rules; the smplkit and Skillett ones answer errors in their own shapes, with the \
             same statuses and codes."

@@ -67,6 +67,26 @@ fn invalid_values_stop_start_up_with_exit_2_naming_the_key_as_written() {
     let (code, err) = start(tmp.path(), "", &[("KEYWARD_SCOPES", "apps:read,*")]);
     assert_eq!(code, 2, "{err}");
     assert!(err.contains("KEYWARD_SCOPES"), "{err}");
+    let (code, err) = start(
+        tmp.path(),
+        "trusted_proxies = [\"10.0.0.0/8\", \"10.0.0.0/33\"]\n",
+        &[],
+    );
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("trusted_proxies") && err.contains("10.0.0.0/33"),
+        "{err}"
+    );
+    let (code, err) = start(
+        tmp.path(),
+        "",
+        &[("KEYWARD_TRUSTED_PROXIES", "10.0.0.0/8,lb")],
+    );
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("KEYWARD_TRUSTED_PROXIES") && err.contains("\"lb\""),
+        "{err}"
+    );
     assert_eq!(
         std::fs::read_dir(tmp.path()).unwrap().count(),
         1,

@@ -3,6 +3,7 @@
 //! tests run the real binary; the store contract runs against every backend.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod abuse_limits;
 mod accounts;
 mod admin_options;
 mod admin_tokens;
