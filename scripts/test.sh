@@ -104,7 +104,16 @@ if ! cargo nextest --version >/dev/null 2>&1; then
 fi
 
 echo "==> tests (SQLite; the store contract and the multi-node test on PostgreSQL too)"
-cargo nextest run --workspace --locked --no-fail-fast
+# Every secret the tests are issued, and every log line (JSON, debug level), database file,
+# mail and /metrics text of their servers, are kept here for the leak scan below.
+LEAKS="$PWD/target/leak-scan"
+rm -rf "$LEAKS"
+KEYWARD_TEST_LEAKS="$LEAKS" cargo nextest run --workspace --locked --no-fail-fast
+
+echo "==> leak scan: no secret issued may appear in a log, a database, a mail or the metrics"
+python3 scripts/leak-scan.py --self-test
+python3 scripts/leak-scan.py "$LEAKS"
+rm -rf "$LEAKS"
 
 echo "==> the HTTP and process tests again, over PostgreSQL (.config/nextest.toml says which)"
 KEYWARD_TEST_BACKEND=postgres cargo nextest run -p keyward --profile postgres --locked --no-fail-fast

@@ -182,6 +182,8 @@ pub async fn open_service(config: &Config, mode: OpenMode) -> Result<Service, St
 pub struct Server {
     pub addr: SocketAddr,
     pub service: Service,
+    /// What `/metrics` shows, for callers in the same process (the tests' leak scan).
+    pub metrics: Arc<Metrics>,
     shutdown: watch::Sender<bool>,
     task: tokio::task::JoinHandle<()>,
 }
@@ -273,6 +275,7 @@ impl Server {
         Ok(Server {
             addr,
             service,
+            metrics,
             shutdown,
             task,
         })

@@ -79,7 +79,12 @@ impl TestApp {
 
 /// The value of `keyward_session` in a reply's `Set-Cookie`.
 pub fn session_cookie(r: &Reply) -> Option<String> {
-    r.headers
+    session_cookie_of(&r.headers)
+}
+
+/// [`session_cookie`] from the headers alone.
+pub fn session_cookie_of(headers: &reqwest::header::HeaderMap) -> Option<String> {
+    headers
         .get_all("set-cookie")
         .iter()
         .filter_map(|v| v.to_str().ok())

@@ -44,15 +44,22 @@ pub fn on_data_dir(data_dir: &Path) -> Command {
 }
 
 pub fn serve(data_dir: &Path, env: &[(&str, &str)]) -> Process {
-    let mut child = on_data_dir(data_dir)
+    let mut command = on_data_dir(data_dir);
+    command
         .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
         .arg(data_dir)
         .envs(env.iter().copied())
         .env("RUST_LOG", "warn")
         .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+        .stderr(Stdio::null());
+    // With the leak scan on, its logs are kept, as JSON at debug level.
+    if let Some(log) = super::leaks::process_log() {
+        command
+            .env("KEYWARD_LOG_FORMAT", "json")
+            .env("RUST_LOG", super::leaks::DEBUG)
+            .stderr(log);
+    }
+    let mut child = command.spawn().unwrap();
     let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
     let first = lines.next().unwrap().unwrap();
     let base = first
@@ -132,11 +139,12 @@ pub fn admin_env(
     }
     drop(child.stdin.take());
     let out = child.wait_with_output().unwrap();
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into(),
-        String::from_utf8_lossy(&out.stderr).into(),
-    )
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    );
+    super::leaks::cli_ran(&stdout, &stderr);
+    (out.status.code().unwrap_or(-1), stdout, stderr)
 }
 
 /// Creates the database, then makes a verified owner with a workspace through the admin CLI;

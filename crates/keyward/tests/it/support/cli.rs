@@ -99,11 +99,13 @@ impl Cli {
                     .unwrap();
             }
             let out = child.wait_with_output().unwrap();
-            Run {
+            let run = Run {
                 code: out.status.code().unwrap_or(-1),
                 stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
                 stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-            }
+            };
+            super::leaks::cli_ran(&run.stdout, &run.stderr);
+            run
         })
         .await
         .unwrap()
@@ -131,11 +133,13 @@ impl Cli {
             let out = command
                 .output()
                 .expect("util-linux `script` runs commands on a terminal");
-            Run {
+            let run = Run {
                 code: out.status.code().unwrap_or(-1),
                 stdout: String::from_utf8_lossy(&out.stdout).replace("\r\n", "\n"),
                 stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-            }
+            };
+            super::leaks::cli_ran(&run.stdout, &run.stderr);
+            run
         })
         .await
         .unwrap()

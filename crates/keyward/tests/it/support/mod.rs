@@ -12,6 +12,7 @@ pub mod binary;
 pub mod cli;
 pub mod doc;
 pub mod eml;
+pub mod leaks;
 pub mod legacy;
 pub mod pgproxy;
 pub mod postgres;
@@ -51,6 +52,16 @@ pub struct TestApp {
     database: Option<postgres::TestDatabase>,
 }
 
+/// With the leak scan on, a server's data outlives its test, for the scan to read.
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if leaks::dir().is_some() {
+            let metrics = self.server.as_ref().map(|s| s.metrics.render());
+            leaks::keep_data(self.dir.path(), metrics);
+        }
+    }
+}
+
 /// A verified owner with a workspace and a full-access key.
 pub struct Owner {
     pub user: User,
@@ -85,6 +96,7 @@ impl TestApp {
             ..Config::default()
         };
         adjust(&mut config);
+        leaks::capture_logs();
         // In a PostgreSQL run the data directory names the database, as it names the SQLite
         // file otherwise: the admin CLI run on `dir`, or a second server on the same
         // directory, finds the same data.
@@ -222,28 +234,35 @@ impl TestApp {
             scopes: scopes.map(|s| s.iter().map(|x| x.to_string()).collect()),
             ..Default::default()
         };
-        self.service
+        let secret = self
+            .service
             .create_key(&p, input)
             .await
             .unwrap()
             .secret
             .expose_secret()
-            .to_owned()
+            .to_owned();
+        leaks::issued(&secret);
+        secret
     }
 
     pub async fn service_token(&self) -> String {
-        self.service
+        let token = self
+            .service
             .create_service_token("test service")
             .await
             .unwrap()
             .1
             .expose_secret()
-            .to_owned()
+            .to_owned();
+        leaks::issued(&token);
+        token
     }
 
     /// A console session for `user`: (cookie value, csrf token).
     pub async fn session(&self, user: &User) -> (String, String) {
         let (token, csrf) = self.service.create_session(user.id).await.unwrap();
+        leaks::issued(token.expose_secret());
         (
             token.expose_secret().to_owned(),
             csrf.expose_secret().to_owned(),
@@ -318,6 +337,10 @@ pub async fn reply(resp: reqwest::Response) -> Reply {
     let headers = resp.headers().clone();
     let text = resp.text().await.unwrap();
     let body = serde_json::from_str(&text).unwrap_or(Value::Null);
+    leaks::issued_in_json(&body);
+    if let Some(session) = accounts::session_cookie_of(&headers) {
+        leaks::issued(&session);
+    }
     Reply {
         status,
         headers,
