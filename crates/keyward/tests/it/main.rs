@@ -14,6 +14,7 @@ mod compat;
 mod config_errors;
 mod console;
 mod contention;
+mod crash_loop;
 mod data_dir;
 mod errors;
 mod hardening;
