@@ -8,6 +8,7 @@ mod accounts;
 mod admin_options;
 mod admin_tokens;
 mod admin_users;
+mod auth_matrix;
 mod cache;
 mod cli_client;
 mod compat;
