@@ -190,6 +190,11 @@ impl Server {
     pub async fn start(config: &Config) -> Result<Server, String> {
         let profiles = http::compat::Profiles::from_names(&config.compat)
             .map_err(|problem| format!("invalid configuration: compat {problem}"))?;
+        let github_keys =
+            http::github_signature::GitHubKeys::parse(&config.secret_scanning_public_keys)
+                .map_err(|problem| {
+                    format!("invalid configuration: secret_scanning_public_keys {problem}")
+                })?;
         let service = open_service(config, OpenMode::CreateIfMissing).await?;
         // Before listening, so imported keys verify from the first request.
         service
@@ -221,6 +226,7 @@ impl Server {
             limiter: Arc::new(FailureLimiter::new(config.auth_failures_per_minute)),
             metrics: metrics.clone(),
             secure_cookies: config.secure_cookies(),
+            github_keys: Arc::new(github_keys),
         };
         let (shutdown, mut stop) = watch::channel(false);
         let flusher = spawn_usage_flusher(

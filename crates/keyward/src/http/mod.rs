@@ -7,6 +7,7 @@ pub mod compat;
 pub mod dto;
 pub mod error;
 pub mod extract;
+pub mod github_signature;
 pub mod metrics;
 pub mod openapi;
 pub mod request_id;
@@ -33,6 +34,8 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     /// Whether the session cookie is `Secure`: `public_url` is https.
     pub secure_cookies: bool,
+    /// The keys GitHub's secret-scanning reports must be signed with.
+    pub github_keys: Arc<github_signature::GitHubKeys>,
 }
 
 /// The API router and the OpenAPI document, both built from the same route declarations so
@@ -67,6 +70,7 @@ pub fn api(profiles: &Profiles) -> (Router<AppState>, utoipa::openapi::OpenApi) 
         .merge(routes::auth::router())
         .merge(routes::invitations::router())
         .merge(routes::verify::router())
+        .merge(routes::secret_scanning::router())
         .merge(routes::ops::router())
         .split_for_parts()
 }
