@@ -193,6 +193,11 @@ impl Server {
     pub async fn start(config: &Config) -> Result<Server, String> {
         let profiles = http::compat::Profiles::from_names(&config.compat)
             .map_err(|problem| format!("invalid configuration: compat {problem}"))?;
+        let github_keys =
+            http::github_signature::GitHubKeys::parse(&config.secret_scanning_public_keys)
+                .map_err(|problem| {
+                    format!("invalid configuration: secret_scanning_public_keys {problem}")
+                })?;
         let service = open_service(config, OpenMode::CreateIfMissing).await?;
         // Before listening, so imported keys verify from the first request.
         service
@@ -228,6 +233,7 @@ impl Server {
                 TrustedProxies::parse(&config.trusted_proxies)
                     .map_err(|e| format!("trusted_proxies: {e}"))?,
             ),
+            github_keys: Arc::new(github_keys),
         };
         let (shutdown, mut stop) = watch::channel(false);
         let flusher = spawn_usage_flusher(

@@ -32,7 +32,7 @@ pub use import::{ImportRow, Importer, RowOutcome, RowResult};
 pub use instance::PepperCheck;
 pub use invitations::{Added, InvitationView, INVITATION_TTL};
 pub use keys::{CreatedKey, KeyFilter, KeyPatch, NewKey};
-pub use lookup::FoundKey;
+pub use lookup::{FoundKey, LeakReport, ReportedLeak};
 pub use members::{MemberPatch, NewMember};
 pub use principal::{Caller, Principal, RequestMeta, Via};
 pub use rotation::Rotation;

@@ -135,6 +135,11 @@ pub(super) fn values(config: &Config, figment: &Figment) -> Result<(), String> {
     if let Err(problem) = crate::http::compat::Profiles::from_names(&config.compat) {
         refuse("compat", problem);
     }
+    if let Err(problem) =
+        crate::http::github_signature::GitHubKeys::parse(&config.secret_scanning_public_keys)
+    {
+        refuse("secret_scanning_public_keys", problem);
+    }
     if let Some(url) = &config.smtp_url {
         if let Err(problem) = crate::mail::smtp::check_url(&url.0) {
             refuse("smtp_url", problem);

@@ -3,7 +3,10 @@
 //! (`unknown`); invalid values stop start-up with exit code 2 (`check`).
 
 mod check;
+mod secret_scanning;
 mod unknown;
+
+pub use secret_scanning::SecretScanningKey;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -14,7 +17,7 @@ use keyward_core::key_format::KeyFormat;
 use serde::{Deserialize, Deserializer, Serialize};
 
 /// Every config key; anything else in the file is reported as unknown.
-pub const KEYS: [&str; 26] = [
+pub const KEYS: [&str; 27] = [
     "listen",
     "data_dir",
     "database_url",
@@ -41,6 +44,7 @@ pub const KEYS: [&str; 26] = [
     "session_max_hours",
     "log_format",
     "compat",
+    "secret_scanning_public_keys",
 ];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -140,6 +144,10 @@ pub struct Config {
     /// The wire profiles served beside the native API (PRODUCT.md §11), by name.
     #[serde(deserialize_with = "list_or_commas")]
     pub compat: Vec<String>,
+    /// The keys GitHub signs secret-scanning reports with; none turns the endpoint away
+    /// (`POST /api/v1/secret-scanning/github` answers 401).
+    #[serde(deserialize_with = "secret_scanning::keys_or_github_json")]
+    pub secret_scanning_public_keys: Vec<SecretScanningKey>,
 }
 
 impl std::fmt::Debug for Config {
@@ -157,6 +165,10 @@ impl std::fmt::Debug for Config {
             .field("mail_from", &self.mail_from)
             .field("compat", &self.compat)
             .field("trusted_proxies", &self.trusted_proxies)
+            .field(
+                "secret_scanning_public_keys",
+                &self.secret_scanning_public_keys.len(),
+            )
             .finish_non_exhaustive()
     }
 }
@@ -200,6 +212,7 @@ impl Default for Config {
             session_max_hours: 12,
             log_format: LogFormat::Text,
             compat: Vec::new(),
+            secret_scanning_public_keys: Vec::new(),
         }
     }
 }

@@ -209,3 +209,49 @@ fn a_bad_smtp_url_is_named_and_never_quoted() {
         Ok(())
     });
 }
+
+#[test]
+fn githubs_secret_scanning_keys_come_as_toml_tables_or_as_githubs_own_json() {
+    use crate::http::github_signature::tests::{GITHUB_ID, GITHUB_KEY};
+    figment::Jail::expect_with(|jail| {
+        jail.clear_env();
+        jail.create_file(
+            "keyward.toml",
+            &format!(
+                "[[secret_scanning_public_keys]]\nkey_identifier = \"{GITHUB_ID}\"\n\
+                 key = \"\"\"\n{GITHUB_KEY}\"\"\"\n"
+            ),
+        )?;
+        let loaded = Config::load(None, &Overrides::default()).unwrap();
+        let keys = &loaded.config.secret_scanning_public_keys;
+        assert_eq!(keys.len(), 1);
+        assert_eq!(keys[0].key_identifier, GITHUB_ID);
+        assert!(loaded.warnings.is_empty(), "{:?}", loaded.warnings);
+
+        // What `curl https://api.github.com/meta/public_keys/secret_scanning` prints.
+        let served = serde_json::json!({"public_keys": [
+            {"key_identifier": GITHUB_ID, "key": GITHUB_KEY, "is_current": true},
+            {"key_identifier": "second", "key": GITHUB_KEY, "is_current": false},
+        ]});
+        jail.set_env("KEYWARD_SECRET_SCANNING_PUBLIC_KEYS", served.to_string());
+        let loaded = Config::load(None, &Overrides::default()).unwrap();
+        let ids: Vec<&str> = loaded
+            .config
+            .secret_scanning_public_keys
+            .iter()
+            .map(|k| k.key_identifier.as_str())
+            .collect();
+        assert_eq!(ids, [GITHUB_ID, "second"], "the environment beats the file");
+
+        let broken = serde_json::json!([{"key_identifier": "k1", "key": "not a key"}]);
+        jail.set_env("KEYWARD_SECRET_SCANNING_PUBLIC_KEYS", broken.to_string());
+        let err = Config::load(None, &Overrides::default())
+            .unwrap_err()
+            .message;
+        assert!(
+            err.contains("KEYWARD_SECRET_SCANNING_PUBLIC_KEYS entry 1 (\"k1\")"),
+            "{err}"
+        );
+        Ok(())
+    });
+}

@@ -1,4 +1,5 @@
-//! JSON request bodies: at most 64 KiB, sent as JSON, parsed into a wire type.
+//! JSON request bodies: at most 64 KiB (an endpoint that takes batches may allow more), sent
+//! as JSON, parsed into a wire type.
 //!
 //! What is wrong with a body is said in fixed words, never by quoting it: serde's own
 //! messages repeat the client's input (an unknown field's name, a value of the wrong type),
@@ -38,23 +39,26 @@ impl From<ApiError> for BodyRejection {
     }
 }
 
-async fn read_body(req: Request) -> Result<Option<Bytes>, BodyRejection> {
+/// The body as sent, at most `max_bytes`, and only as JSON; `None` when it is empty. For an
+/// endpoint that must see the exact bytes before parsing them (a signature over the body).
+pub async fn read_body(req: Request, max_bytes: usize) -> Result<Option<Bytes>, BodyRejection> {
+    let too_large = || BodyRejection(Box::new(payload_too_large(max_bytes)));
     let declared = req
         .headers()
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<usize>().ok());
-    if declared.is_some_and(|n| n > MAX_BODY_BYTES) {
-        return Err(BodyRejection(Box::new(payload_too_large())));
+    if declared.is_some_and(|n| n > max_bytes) {
+        return Err(too_large());
     }
     let content_type = req
         .headers()
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .map(str::to_owned);
-    let bytes = axum::body::to_bytes(req.into_body(), MAX_BODY_BYTES)
+    let bytes = axum::body::to_bytes(req.into_body(), max_bytes)
         .await
-        .map_err(|_| BodyRejection(Box::new(payload_too_large())))?;
+        .map_err(|_| too_large())?;
     if bytes.is_empty() {
         return Ok(None);
     }
@@ -75,7 +79,8 @@ fn is_json(content_type: &str) -> bool {
         || (essence.starts_with("application/") && essence.ends_with("+json"))
 }
 
-fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, BodyRejection> {
+/// Parses a body read by [`read_body`], refusing it in the envelope's fixed words.
+pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, BodyRejection> {
     serde_json::from_slice(bytes).map_err(|e| BodyRejection::from(ApiError(body_error(&e))))
 }
 
@@ -120,7 +125,7 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for JsonBody<T> {
     type Rejection = BodyRejection;
 
     async fn from_request(req: Request, _state: &S) -> Result<Self, Self::Rejection> {
-        match read_body(req).await? {
+        match read_body(req, MAX_BODY_BYTES).await? {
             Some(bytes) => Ok(JsonBody(parse_json(&bytes)?)),
             None => Err(ApiError(Error::BadRequest("a JSON body is required".into())).into()),
         }
@@ -131,7 +136,7 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for OptionalJsonBody<T>
     type Rejection = BodyRejection;
 
     async fn from_request(req: Request, _state: &S) -> Result<Self, Self::Rejection> {
-        match read_body(req).await? {
+        match read_body(req, MAX_BODY_BYTES).await? {
             Some(bytes) => Ok(OptionalJsonBody(Some(parse_json(&bytes)?))),
             None => Ok(OptionalJsonBody(None)),
         }

@@ -96,12 +96,18 @@ pub fn status_of(e: &Error) -> StatusCode {
     }
 }
 
-/// Extra error kinds that exist only at the HTTP edge.
-pub fn payload_too_large() -> Response {
+/// Extra error kinds that exist only at the HTTP edge. `max_bytes` is the endpoint's limit
+/// (64 KiB, or 1 MiB for a batch), said in KiB or MiB.
+pub fn payload_too_large(max_bytes: usize) -> Response {
+    let limit = if max_bytes >= 1024 * 1024 {
+        format!("{} MiB", max_bytes / (1024 * 1024))
+    } else {
+        format!("{} KiB", max_bytes / 1024)
+    };
     envelope(
         StatusCode::PAYLOAD_TOO_LARGE,
         "payload_too_large",
-        "the request body is larger than 64 KiB".into(),
+        format!("the request body is larger than {limit}"),
         None,
     )
 }
@@ -257,7 +263,7 @@ mod tests {
         ];
         let mut codes: Vec<String> = domain.iter().map(|e| e.code().to_owned()).collect();
         for edge in [
-            payload_too_large(),
+            payload_too_large(64 * 1024),
             uri_too_long(),
             headers_too_large(),
             unsupported_media_type(),

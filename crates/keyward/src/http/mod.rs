@@ -8,6 +8,7 @@ pub mod compat;
 pub mod dto;
 pub mod error;
 pub mod extract;
+pub mod github_signature;
 pub mod limits;
 pub mod metrics;
 pub mod openapi;
@@ -37,6 +38,8 @@ pub struct AppState {
     pub secure_cookies: bool,
     /// Whose `X-Forwarded-For` names the client.
     pub proxies: Arc<client_ip::TrustedProxies>,
+    /// The keys GitHub's secret-scanning reports must be signed with.
+    pub github_keys: Arc<github_signature::GitHubKeys>,
 }
 
 /// The API router and the OpenAPI document, both built from the same route declarations so
@@ -71,6 +74,7 @@ pub fn api(profiles: &Profiles) -> (Router<AppState>, utoipa::openapi::OpenApi) 
         .merge(routes::auth::router())
         .merge(routes::invitations::router())
         .merge(routes::verify::router())
+        .merge(routes::secret_scanning::router())
         .merge(routes::ops::router())
         .split_for_parts()
 }

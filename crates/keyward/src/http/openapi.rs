@@ -36,6 +36,7 @@ use super::extract::SESSION_COOKIE;
         (name = "users", description = "The caller."),
         (name = "scopes", description = "The scope catalog."),
         (name = "verify", description = "Key verification, for the operator's services."),
+        (name = "secret-scanning", description = "Leaked keys reported by GitHub's secret scanning, revoked at once."),
         (name = "operations", description = "Health, readiness, metrics and this document."),
     )
 )]
@@ -103,7 +104,7 @@ pub enum BodyErrors {
     /// does not take.
     #[response(status = 400)]
     BadRequest(ErrorBody),
-    /// `payload_too_large`: the body is over 64 KiB.
+    /// `payload_too_large`: the body is over 64 KiB (1 MiB for a secret-scanning report).
     #[response(status = 413)]
     PayloadTooLarge(ErrorBody),
     /// `unsupported_media_type`: the body is not sent as JSON.

@@ -38,6 +38,7 @@ mod request_logs;
 mod roles_and_scopes;
 mod roles_members;
 mod rotation_rules;
+mod secret_scanning;
 mod secrets;
 mod sessions;
 mod stale_callers;

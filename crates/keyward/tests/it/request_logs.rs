@@ -2,13 +2,13 @@
 //! request with its method, route template, status, latency, request id and credential id,
 //! never a raw path or a secret, and no colour codes when stderr is not a terminal.
 
-use std::io::{BufRead, BufReader, Write};
+use std::io::Write;
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 
 use serde_json::{json, Value};
 
-use crate::support::binary::keyward;
+use crate::support::binary::{keyward, serve_logged};
 
 fn admin_json(dir: &Path, args: &[&str], stdin: &str) -> Value {
     let mut child = keyward()
@@ -78,28 +78,14 @@ fn bootstrap(dir: &Path) -> (Value, Value) {
 /// Serves over `dir` with `log_format`, runs `requests` against its base URL, stops it
 /// with SIGTERM, and returns what it wrote to stderr.
 fn serve_and_log(dir: &Path, log_format: &str, requests: impl FnOnce(&str)) -> String {
-    let mut server = keyward()
-        .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
-        .arg(dir)
+    let mut command = keyward();
+    command
         .env("KEYWARD_LOG_FORMAT", log_format)
         .env("RUST_LOG", "info")
-        .env_remove("NO_COLOR")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut first = String::new();
-    BufReader::new(server.stdout.take().unwrap())
-        .read_line(&mut first)
-        .unwrap();
-    let base = first.trim().strip_prefix("keyward listening on ").unwrap();
-    requests(base);
-    Command::new("kill")
-        .args(["-TERM", &server.id().to_string()])
-        .status()
-        .unwrap();
-    let out = server.wait_with_output().unwrap();
-    String::from_utf8(out.stderr).unwrap()
+        .env_remove("NO_COLOR");
+    let server = serve_logged(command, dir);
+    requests(&server.base);
+    server.stop()
 }
 
 /// Sends a request and returns (status, the X-Request-Id it got).

@@ -4,6 +4,7 @@ use std::process::{Command, Stdio};
 
 use serde_json::{json, Value};
 
+use crate::support::binary::serve_logged;
 use crate::support::{keys_path, TestApp};
 
 fn contains(haystack: &[u8], needle: &str) -> bool {
@@ -117,23 +118,12 @@ fn json_logs_at_debug_level_never_hold_a_secret() {
             .unwrap();
     let token = token.trim().to_owned();
 
-    let mut server = Command::new(bin)
-        .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
-        .arg(tmp.path())
+    let mut command = Command::new(bin);
+    command
         .env("KEYWARD_LOG_FORMAT", "json")
-        .env("RUST_LOG", "debug")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut stdout = std::io::BufReader::new(server.stdout.take().unwrap());
-    let mut first = String::new();
-    std::io::BufRead::read_line(&mut stdout, &mut first).unwrap();
-    let base = first
-        .trim()
-        .strip_prefix("keyward listening on ")
-        .unwrap()
-        .to_owned();
+        .env("RUST_LOG", "debug");
+    let server = serve_logged(command, tmp.path());
+    let base = server.base.clone();
     let client = reqwest::blocking::Client::new();
     let mut secrets = vec![key.clone(), token.clone()];
     let made: Value = client
@@ -168,12 +158,7 @@ fn json_logs_at_debug_level_never_hold_a_secret() {
         .text()
         .unwrap();
     assert!(!echoed.contains(&secrets[2]), "{echoed}");
-    Command::new("kill")
-        .args(["-TERM", &server.id().to_string()])
-        .status()
-        .unwrap();
-    let out = server.wait_with_output().unwrap();
-    let logs = String::from_utf8(out.stderr).unwrap();
+    let logs = server.stop();
     assert!(
         logs.lines().count() >= 3,
         "expected debug logs, got: {logs}"

@@ -6,6 +6,7 @@ pub mod invitations;
 pub mod keys;
 pub mod keys_alias;
 pub mod ops;
+pub mod secret_scanning;
 pub mod verify;
 pub mod workspaces;
 

@@ -3,7 +3,7 @@
 
 use std::io::{BufRead, BufReader, Write};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, ChildStdout, Command, Stdio};
 use std::time::Duration;
 
 use serde_json::Value;
@@ -103,6 +103,52 @@ impl Process {
             }
         }
         Err(seen)
+    }
+}
+
+/// A `keyward serve` whose log is kept, for tests that read it: [`LoggedServer::stop`] sends
+/// SIGTERM and returns what it wrote to stderr.
+pub struct LoggedServer {
+    child: Child,
+    pub base: String,
+    /// Held open, so the server never writes to a closed pipe.
+    _stdout: BufReader<ChildStdout>,
+}
+
+/// Runs `command` (the binary, with the environment the test chose) as `serve` over
+/// `data_dir` on a free port, with stdout and stderr piped.
+pub fn serve_logged(mut command: Command, data_dir: &Path) -> LoggedServer {
+    let mut child = command
+        .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+        .arg(data_dir)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let mut first = String::new();
+    stdout.read_line(&mut first).unwrap();
+    let base = first
+        .trim()
+        .strip_prefix("keyward listening on ")
+        .unwrap_or_else(|| panic!("unexpected: {first}"))
+        .to_owned();
+    LoggedServer {
+        child,
+        base,
+        _stdout: stdout,
+    }
+}
+
+impl LoggedServer {
+    /// Stops the server as an operator would (SIGTERM) and returns its log.
+    pub fn stop(self) -> String {
+        Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .unwrap();
+        let out = self.child.wait_with_output().unwrap();
+        String::from_utf8(out.stderr).unwrap()
     }
 }
 

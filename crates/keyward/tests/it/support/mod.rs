@@ -12,6 +12,7 @@ pub mod binary;
 pub mod cli;
 pub mod doc;
 pub mod eml;
+pub mod github;
 pub mod leaks;
 pub mod legacy;
 pub mod pgproxy;
