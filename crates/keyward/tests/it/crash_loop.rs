@@ -5,6 +5,7 @@
 //! `PRAGMA integrity_check` says `ok`. On SQLite and on PostgreSQL.
 
 use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -44,14 +45,15 @@ impl Target {
     }
 }
 
-/// One client's load until the server dies: `kind` 0 creates, 1 revokes, 2 rotates.
-async fn load(kind: usize, target: Arc<Target>, ledger: Arc<Mutex<Ledger>>) {
+/// One client's load until the server dies (or `down` says it was killed, for a client
+/// with nothing to do yet): `kind` 0 creates, 1 revokes, 2 rotates.
+async fn load(kind: usize, target: Arc<Target>, ledger: Arc<Mutex<Ledger>>, down: Arc<AtomicBool>) {
     let client = reqwest::Client::builder()
         .timeout(Duration::from_secs(2))
         .build()
         .unwrap();
     let mut n = 0;
-    loop {
+    while !down.load(Ordering::Relaxed) {
         n += 1;
         let pick = || {
             let ledger = ledger.lock().unwrap();
@@ -135,13 +137,15 @@ async fn crash_loop(data_dir: &Path, env: &[(&str, &str)]) -> (Ledger, Process, 
             owner_key: owner_key.clone(),
             workspace: workspace.clone(),
         });
+        let down = Arc::new(AtomicBool::new(false));
         let clients: Vec<_> = (0..3)
-            .map(|kind| tokio::spawn(load(kind, target.clone(), ledger.clone())))
+            .map(|kind| tokio::spawn(load(kind, target.clone(), ledger.clone(), down.clone())))
             .collect();
         let alive = rand::thread_rng().gen_range(150..600);
         tokio::time::sleep(Duration::from_millis(alive)).await;
         server.child.kill().unwrap();
         server.child.wait().unwrap();
+        down.store(true, Ordering::Relaxed);
         for client in clients {
             client.await.unwrap();
         }
