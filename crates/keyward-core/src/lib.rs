@@ -12,6 +12,7 @@ pub mod limiter;
 pub mod mail;
 pub mod model;
 pub mod password;
+pub mod patterns;
 pub mod scope;
 pub mod secret;
 pub mod service;

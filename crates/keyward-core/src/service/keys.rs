@@ -139,11 +139,25 @@ impl Service {
             created_by = Some(p.user_id());
         }
         let limit = page_limit(filter.limit)?;
+        let after = decode_cursor(filter.cursor.as_deref())?;
+        // No name holds a control character (`validate::name`), so such a `q` matches
+        // nothing, on every backend: PostgreSQL text cannot even hold NUL, and sending it
+        // one was a 500.
+        if filter
+            .q
+            .as_deref()
+            .is_some_and(|q| q.chars().any(char::is_control))
+        {
+            return Ok(Page {
+                items: vec![],
+                next_cursor: None,
+            });
+        }
         let query = KeyQuery {
             status,
             created_by,
             name_contains: filter.q.filter(|q| !q.is_empty()),
-            after: decode_cursor(filter.cursor.as_deref())?,
+            after,
             limit: limit + 1,
             now: now(),
         };

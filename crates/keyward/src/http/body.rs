@@ -79,7 +79,22 @@ fn is_json(content_type: &str) -> bool {
         || (essence.starts_with("application/") && essence.ends_with("+json"))
 }
 
-/// Parses a body read by [`read_body`], refusing it in the envelope's fixed words.
+/// Every body the native API takes is a JSON object. serde's derived structs would also read
+/// an array as their fields in order (`[null, null]` as `{"role": null, "scopes": null}`), so
+/// anything else is refused here, before serde sees it: one look at the first byte, not a
+/// second parse.
+fn parse_object<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, BodyRejection> {
+    let first = bytes
+        .iter()
+        .find(|b| !matches!(b, b' ' | b'\t' | b'\n' | b'\r'));
+    if first.is_some_and(|b| *b != b'{') {
+        return Err(ApiError(Error::BadRequest("the body must be a JSON object".into())).into());
+    }
+    parse_json(bytes)
+}
+
+/// Parses a body read by [`read_body`], refusing it in the envelope's fixed words. Any JSON
+/// value: a batch endpoint (GitHub's secret scanning) takes an array.
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, BodyRejection> {
     serde_json::from_slice(bytes).map_err(|e| BodyRejection::from(ApiError(body_error(&e))))
 }
@@ -126,7 +141,7 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for JsonBody<T> {
 
     async fn from_request(req: Request, _state: &S) -> Result<Self, Self::Rejection> {
         match read_body(req, MAX_BODY_BYTES).await? {
-            Some(bytes) => Ok(JsonBody(parse_json(&bytes)?)),
+            Some(bytes) => Ok(JsonBody(parse_object(&bytes)?)),
             None => Err(ApiError(Error::BadRequest("a JSON body is required".into())).into()),
         }
     }
@@ -137,7 +152,7 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for OptionalJsonBody<T>
 
     async fn from_request(req: Request, _state: &S) -> Result<Self, Self::Rejection> {
         match read_body(req, MAX_BODY_BYTES).await? {
-            Some(bytes) => Ok(OptionalJsonBody(Some(parse_json(&bytes)?))),
+            Some(bytes) => Ok(OptionalJsonBody(Some(parse_object(&bytes)?))),
             None => Ok(OptionalJsonBody(None)),
         }
     }
@@ -186,6 +201,20 @@ mod tests {
                 other => panic!("{body}: {other:?}"),
             }
         }
+    }
+
+    #[test]
+    fn a_body_that_is_not_an_object_is_400_even_where_serde_would_read_it_as_one() {
+        for body in ["[\"x\", 1]", " \n[null, null]", "null", "\"x\"", "7"] {
+            match parse_object::<Sample>(body.as_bytes()) {
+                Err(rejection) => {
+                    let status = rejection.into_response().status();
+                    assert_eq!(status, axum::http::StatusCode::BAD_REQUEST, "{body}");
+                }
+                Ok(parsed) => panic!("{body} was read as {parsed:?}"),
+            }
+        }
+        assert!(parse_object::<Sample>(b" \r\n{\"name\": \"x\"}").is_ok());
     }
 
     #[test]

@@ -13,11 +13,32 @@ use serde::{Deserialize, Deserializer, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
+// Schemas the wire types name in `#[schema(value_type = …)]`.
+use super::openapi_fields::{Email, Name, ProductScope, Scope, WorkspaceKeyPrefix};
+
 /// Distinguishes a field set to `null` (`Some(None)`) from a field left out (`None`).
 pub(crate) fn nullable<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
     d: D,
 ) -> Result<Option<Option<T>>, D::Error> {
     Option::<T>::deserialize(d).map(Some)
+}
+
+/// An optional count, such as seconds. JSON has one number type, and JSON Schema's
+/// `integer` is any number without a fractional part, so `800.0` is the integer 800 here
+/// too; a fraction or a negative number has the wrong type (`400`). Above 2^53 a float
+/// no longer counts exactly, so only integers written as such are taken there.
+pub(crate) fn whole_number<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
+    const EXACT: f64 = 9_007_199_254_740_992.0;
+    let Some(n) = Option::<serde_json::Number>::deserialize(d)? else {
+        return Ok(None);
+    };
+    if let Some(v) = n.as_u64() {
+        return Ok(Some(v));
+    }
+    match n.as_f64() {
+        Some(f) if f.fract() == 0.0 && (0.0..=EXACT).contains(&f) => Ok(Some(f as u64)),
+        _ => Err(serde::de::Error::custom("not a whole number")),
+    }
 }
 
 /// An API key, as every response that carries one shows it. It never holds the secret.
@@ -88,10 +109,13 @@ pub struct CreatedKeyOut {
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateKeyIn {
+    #[schema(value_type = Name)]
     pub name: String,
     /// RFC 3339, in the future; omit for a key that never expires.
+    #[schema(format = DateTime)]
     pub expires_at: Option<String>,
     /// Defaults to what the caller holds: `["*"]` for owners and admins.
+    #[schema(value_type = Option<Vec<Scope>>, min_items = 1)]
     pub scopes: Option<Vec<String>>,
     /// A JSON object of at most 4 KiB.
     #[schema(value_type = Option<Object>)]
@@ -101,11 +125,13 @@ pub struct CreateKeyIn {
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateKeyIn {
+    #[schema(value_type = Option<Name>)]
     pub name: Option<String>,
+    #[schema(value_type = Option<Vec<Scope>>, min_items = 1)]
     pub scopes: Option<Vec<String>>,
-    /// `null` removes the expiry.
+    /// RFC 3339, in the future; `null` removes the expiry.
     #[serde(default, deserialize_with = "nullable")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, format = DateTime)]
     pub expires_at: Option<Option<String>>,
     #[schema(value_type = Option<Object>)]
     pub metadata: Option<serde_json::Value>,
@@ -114,6 +140,7 @@ pub struct UpdateKeyIn {
 #[derive(Deserialize, ToSchema, Default)]
 #[serde(deny_unknown_fields)]
 pub struct RevokeIn {
+    #[schema(value_type = Option<Name>)]
     pub reason: Option<String>,
 }
 
@@ -122,9 +149,12 @@ pub struct RevokeIn {
 pub struct RotateIn {
     /// 0 (the default) revokes the old key at once; otherwise it expires after this long,
     /// at most 7 days.
+    #[serde(default, deserialize_with = "whole_number")]
     #[schema(minimum = 0, maximum = 604800)]
     pub grace_period_seconds: Option<u64>,
-    /// The new key's expiry; by default it gets the old key's lifetime, counted from now.
+    /// The new key's expiry, RFC 3339, in the future; by default it gets the old key's
+    /// lifetime, counted from now.
+    #[schema(format = DateTime)]
     pub expires_at: Option<String>,
 }
 
@@ -181,13 +211,17 @@ impl WorkspaceOut {
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateWorkspaceIn {
+    #[schema(value_type = Name)]
     pub name: String,
 }
 
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateWorkspaceIn {
+    #[schema(value_type = Option<Name>)]
     pub name: Option<String>,
+    /// The prefix of new keys; keys already issued keep theirs.
+    #[schema(value_type = Option<WorkspaceKeyPrefix>)]
     pub key_prefix: Option<String>,
     /// The shape of new keys: `base62` (the default) or `hex64`, 64 lower-case hex
     /// characters after the prefix. Keys already issued keep theirs.
@@ -256,9 +290,12 @@ impl From<Invitation> for InvitationOut {
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AddMemberIn {
+    #[schema(value_type = Email)]
     pub email: String,
     #[schema(value_type = Role)]
     pub role: String,
+    /// The product scopes to narrow the member to; by default, all of them.
+    #[schema(value_type = Option<Vec<ProductScope>>, min_items = 1)]
     pub scopes: Option<Vec<String>>,
 }
 
@@ -269,7 +306,7 @@ pub struct UpdateMemberIn {
     pub role: Option<String>,
     /// `null` gives the member every product scope again.
     #[serde(default, deserialize_with = "nullable")]
-    #[schema(value_type = Option<Vec<String>>)]
+    #[schema(value_type = Option<Vec<ProductScope>>, min_items = 1)]
     pub scopes: Option<Option<Vec<String>>>,
 }
 

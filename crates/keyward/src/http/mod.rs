@@ -12,6 +12,8 @@ pub mod github_signature;
 pub mod limits;
 pub mod metrics;
 pub mod openapi;
+pub mod openapi_fields;
+pub mod openapi_links;
 pub mod request_id;
 pub mod routes;
 pub mod session_cookie;
@@ -20,6 +22,7 @@ use std::sync::Arc;
 
 use axum::response::IntoResponse;
 use axum::Router;
+use keyward_core::scope::Catalog;
 use keyward_core::Service;
 use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
@@ -44,8 +47,8 @@ pub struct AppState {
 
 /// The API router and the OpenAPI document, both built from the same route declarations so
 /// that the document cannot drift from the code. A wire profile that is off is neither
-/// routed nor documented.
-pub fn api(profiles: &Profiles) -> (Router<AppState>, utoipa::openapi::OpenApi) {
+/// routed nor documented, and the scope schemas are this server's `catalog`.
+pub fn api(profiles: &Profiles, catalog: &Catalog) -> (Router<AppState>, utoipa::openapi::OpenApi) {
     let mut api = OpenApiRouter::with_openapi(openapi::ApiDoc::openapi());
     if profiles.has(Profile::Signalsmith) {
         api = api.merge(
@@ -68,7 +71,8 @@ pub fn api(profiles: &Profiles) -> (Router<AppState>, utoipa::openapi::OpenApi) 
             Profile::Signalsmith => api,
         };
     }
-    api.merge(routes::keys_alias::router())
+    let (router, mut doc) = api
+        .merge(routes::keys_alias::router())
         .merge(routes::workspaces::router())
         .merge(routes::account::router())
         .merge(routes::auth::router())
@@ -76,16 +80,18 @@ pub fn api(profiles: &Profiles) -> (Router<AppState>, utoipa::openapi::OpenApi) 
         .merge(routes::verify::router())
         .merge(routes::secret_scanning::router())
         .merge(routes::ops::router())
-        .split_for_parts()
+        .split_for_parts();
+    openapi::finish(&mut doc, catalog);
+    (router, doc)
 }
 
 pub fn router(state: AppState, profiles: &Profiles) -> Router {
-    let (api, openapi) = api(profiles);
+    let (api, openapi) = api(profiles, &state.service.settings().catalog);
     let metrics = state.metrics.clone();
     let proxies = state.proxies.clone();
     let mut app = api
         .merge(crate::console::router())
-        .layer(axum::Extension(Arc::new(openapi)))
+        .layer(axum::Extension(Arc::new(openapi::render(&openapi))))
         .fallback(|| async { ApiError(keyward_core::Error::NotFound).into_response() })
         // axum adds the `Allow` header to what this returns.
         .method_not_allowed_fallback(|| async { error::method_not_allowed() })

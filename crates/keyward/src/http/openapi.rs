@@ -1,9 +1,13 @@
 //! The OpenAPI document's shared parts: its header, security schemes, the error responses
-//! operations list, and schemas that come from domain constants. The operations themselves
-//! are declared on their handlers, so the document is generated from the routes.
+//! operations list, and schemas that come from domain constants; and its last touches once
+//! every route is in ([`finish`], [`render`]). The operations themselves are declared on
+//! their handlers, so the document is generated from the routes.
 
-use utoipa::openapi::schema::{ObjectBuilder, Type};
+use keyward_core::scope::Catalog;
+use utoipa::openapi::path::Operation;
+use utoipa::openapi::schema::{ObjectBuilder, Schema, SchemaType, Type};
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::openapi::{OpenApi, RefOr, Required};
 use utoipa::IntoResponses;
 
 use super::error::ErrorBody;
@@ -69,6 +73,116 @@ impl utoipa::Modify for SecuritySchemes {
             ))),
         );
     }
+}
+
+/// The document as this server serves it, once every route is in: the scope schemas of
+/// its catalog, the links between operations, and two corrections of what utoipa writes
+/// for `Option`s, which on the wire mean "may be left out", never "may be `null`".
+pub fn finish(doc: &mut OpenApi, catalog: &Catalog) {
+    super::openapi_fields::scopes_of(doc, catalog);
+    super::openapi_links::add(doc);
+    for op in operations(doc) {
+        // A parameter is sent or not; a query string or header has no `null`.
+        for param in op.parameters.iter_mut().flatten() {
+            if let Some(RefOr::T(schema)) = param.schema.as_mut() {
+                drop_null(schema);
+            }
+        }
+        // An optional body (revoke, rotate) is left out, not sent as `null`: a body that is
+        // not a JSON object is `400`.
+        let Some(body) = op.request_body.as_mut() else {
+            continue;
+        };
+        if matches!(body.required, Some(Required::True)) {
+            continue;
+        }
+        for content in body.content.values_mut() {
+            if let Some(RefOr::T(Schema::OneOf(one_of))) = &content.schema {
+                let not_null: Vec<_> = one_of.items.iter().filter(|s| !is_null(s)).collect();
+                if let [only] = not_null[..] {
+                    content.schema = Some(only.clone());
+                }
+            }
+        }
+    }
+}
+
+/// Every operation of the document (the API uses no other methods than these).
+pub(super) fn operations(doc: &mut OpenApi) -> impl Iterator<Item = &mut Operation> {
+    doc.paths.paths.values_mut().flat_map(|item| {
+        [
+            &mut item.get,
+            &mut item.put,
+            &mut item.post,
+            &mut item.delete,
+            &mut item.patch,
+        ]
+        .into_iter()
+        .flatten()
+    })
+}
+
+/// The document as JSON, rendered once for every request that asks for it.
+///
+/// utoipa 5 writes a link's `operationId` as `operation_id` (its `Link` lacks the camelCase
+/// renaming of its other types), which no client would read; the rendering renames it.
+pub fn render(doc: &OpenApi) -> serde_json::Value {
+    let mut json = serde_json::to_value(doc).unwrap_or_else(|e| {
+        tracing::error!(error = %e, "the OpenAPI document does not serialize");
+        serde_json::Value::Null
+    });
+    let mut operations = vec![];
+    for item in members(&mut json, "paths") {
+        operations.extend(
+            item.as_object_mut()
+                .into_iter()
+                .flat_map(|i| i.values_mut()),
+        );
+    }
+    for op in operations {
+        for response in members(op, "responses") {
+            for link in members(response, "links") {
+                if let Some(link) = link.as_object_mut() {
+                    if let Some(id) = link.remove("operation_id") {
+                        link.insert("operationId".into(), id);
+                    }
+                }
+            }
+        }
+    }
+    json
+}
+
+/// The values of the object at `key`, if there is one: `get_mut`, since indexing a JSON
+/// object by a key it lacks would insert a `null` there.
+fn members<'a>(
+    v: &'a mut serde_json::Value,
+    key: &str,
+) -> impl Iterator<Item = &'a mut serde_json::Value> {
+    v.get_mut(key)
+        .and_then(serde_json::Value::as_object_mut)
+        .into_iter()
+        .flat_map(|o| o.values_mut())
+}
+
+/// `type: [T, "null"]` becomes `type: T`.
+fn drop_null(schema: &mut Schema) {
+    if let Schema::Object(object) = schema {
+        if let SchemaType::Array(types) = &object.schema_type {
+            let kept: Vec<Type> = types
+                .iter()
+                .filter(|t| **t != Type::Null)
+                .cloned()
+                .collect();
+            if let [only] = &kept[..] {
+                object.schema_type = SchemaType::Type(only.clone());
+            }
+        }
+    }
+}
+
+fn is_null(schema: &RefOr<Schema>) -> bool {
+    matches!(schema, RefOr::T(Schema::Object(o)) if o.schema_type == SchemaType::Type(Type::Null))
 }
 
 /// What every authenticated operation can answer besides its success.

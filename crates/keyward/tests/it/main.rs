@@ -31,6 +31,7 @@ mod metrics;
 mod multinode;
 mod no_echo;
 mod openapi;
+mod openapi_contract;
 mod operations;
 mod pepper;
 mod process;

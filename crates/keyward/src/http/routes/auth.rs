@@ -16,6 +16,7 @@ use crate::http::dto::{UserOut, WorkspaceOut};
 use crate::http::error::ApiResult;
 use crate::http::extract::{Auth, JsonBody, Origin};
 use crate::http::openapi::{AuthErrors, BodyErrors, Conflict};
+use crate::http::openapi_fields::{Email, Name, NameOrBlank, Password};
 use crate::http::{session_cookie, AppState};
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -31,12 +32,14 @@ pub fn router() -> OpenApiRouter<AppState> {
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SignupIn {
+    #[schema(value_type = Email)]
     pub email: String,
-    /// At least 12 characters.
-    #[schema(min_length = 12, format = Password)]
+    #[schema(value_type = Password)]
     pub password: String,
+    #[schema(value_type = Name)]
     pub name: String,
-    /// The new workspace's name; by default "<name>'s workspace".
+    /// The new workspace's name; by default (or when blank) "<name>'s workspace".
+    #[schema(value_type = Option<NameOrBlank>)]
     pub workspace_name: Option<String>,
     /// The token of an emailed invitation: join that workspace instead of getting one.
     pub invitation_token: Option<String>,
@@ -52,6 +55,7 @@ pub struct TokenIn {
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct EmailIn {
+    #[schema(value_type = Email)]
     pub email: String,
 }
 

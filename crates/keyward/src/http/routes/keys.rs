@@ -306,6 +306,7 @@ pub(super) struct KeyListQueryParams {
     /// Keys per page.
     #[param(minimum = 1, maximum = 200, default = 50)]
     limit: Option<u32>,
-    /// From the previous page's `Link` header.
+    /// From the previous page's `Link` header; one the server did not issue is `400`.
+    #[param(schema_with = crate::http::openapi_fields::cursor)]
     cursor: Option<String>,
 }
