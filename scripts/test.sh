@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Runs keyward's whole test suite: formatting, lints, unit tests, the storage contract suite,
-# the HTTP/process integration tests (mail included, against a real SMTP server), and the
-# console's browser tests in headless Chromium. It is the command README.md names and .ci/run
-# calls.
+# the HTTP/process integration tests (mail included, against a real SMTP server), API fuzzing
+# against the OpenAPI document (schemathesis), and the console's browser tests in headless
+# Chromium. It is the command README.md names and .ci/run calls.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -118,6 +118,9 @@ rm -rf "$LEAKS"
 echo "==> the HTTP and process tests again, over PostgreSQL (.config/nextest.toml says which)"
 KEYWARD_TEST_BACKEND=postgres cargo nextest run -p keyward --profile postgres --locked --no-fail-fast
 pg_drop_test_databases
+
+echo "==> API fuzzing: schemathesis against the OpenAPI document of a live keyward (2 minutes)"
+scripts/schemathesis.sh
 
 echo "==> browser tests (headless Chromium against a debug keyward)"
 cargo build -p keyward --locked
