@@ -354,3 +354,7 @@ mod tests {
 
 #[cfg(test)]
 mod intersection_properties;
+#[cfg(test)]
+mod matching_properties;
+#[cfg(test)]
+mod reference;

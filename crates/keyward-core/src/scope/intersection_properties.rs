@@ -3,17 +3,8 @@
 
 use proptest::prelude::*;
 
+use super::reference::reference_grants;
 use super::*;
-
-/// The matching rule, written the plain way: `*`, or the held scope's `:`-separated
-/// parts are a prefix of the required scope's parts.
-fn reference_grants(held: &[String], required: &str) -> bool {
-    let req: Vec<&str> = required.split(':').collect();
-    held.iter().any(|h| {
-        let parts: Vec<&str> = h.split(':').collect();
-        h == "*" || (parts.len() <= req.len() && parts[..] == req[..parts.len()])
-    })
-}
 
 /// Every scope of up to four parts over a two-letter alphabet: deeper than any
 /// generated held scope, so extensions of every held scope are checked too.
