@@ -131,3 +131,11 @@ if ! KEYWARD_BIN="$PWD/target/debug/keyward" CHROMIUM_PATH="$CHROMIUM" \
     "the pages as they were are in target/screenshots/failures/, every page in target/screenshots/" >&2
   exit 1
 fi
+
+# Fuzzing (docs/fuzzing.md): the fuzz targets are built, every committed corpus input is
+# replayed, and each target is fuzzed for a bounded time. The bound is what keeps this step
+# to a few minutes of CI (2 cores): TEST_FUZZ_SECONDS per target, 20 by default, on top of
+# the build. A long run is `FUZZ_SECONDS=600 scripts/fuzz.sh`.
+TEST_FUZZ_SECONDS="${TEST_FUZZ_SECONDS:-20}"
+echo "==> fuzzing (${TEST_FUZZ_SECONDS}s per target)"
+FUZZ_SECONDS="$TEST_FUZZ_SECONDS" ./scripts/fuzz.sh

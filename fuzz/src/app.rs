@@ -18,7 +18,6 @@ use keyward::config::Config;
 use keyward::http::compat::Profiles;
 use keyward::http::metrics::Metrics;
 use keyward::http::AppState;
-use keyward_core::limiter::FailureLimiter;
 use keyward_core::model::Role;
 use keyward_core::service::{Caller, NewKey, NewUser, Principal, UserWorkspace, WorkspacePatch};
 use keyward_core::Service;
@@ -85,12 +84,8 @@ impl App {
         };
         let profiles = Profiles::from_names(&config.compat).unwrap_or_else(|e| panic!("{e}"));
         let parts = runtime.block_on(set_up(&config));
-        let state = AppState {
-            service: parts.service.clone(),
-            limiter: Arc::new(FailureLimiter::new(config.auth_failures_per_minute)),
-            metrics: Arc::new(Metrics::new()),
-            secure_cookies: false,
-        };
+        let state = AppState::from_config(parts.service.clone(), Arc::new(Metrics::new()), &config)
+            .unwrap_or_else(|e| panic!("{e}"));
         App {
             runtime,
             router: keyward::http::router(state, &profiles),

@@ -14,13 +14,11 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 
 use crate::config::Config;
-use crate::http::client_ip::TrustedProxies;
 use crate::http::metrics::Metrics;
 use crate::http::{self, AppState};
 use crate::private_files;
 use crate::store::postgres::PostgresStore;
 use crate::store::sqlite::SqliteStore;
-use keyward_core::limiter::FailureLimiter;
 
 /// Whether opening the database may create it. Only `serve` and `migrate` create one
 /// (PRODUCT.md §9); every other command needs an existing database.
@@ -193,11 +191,6 @@ impl Server {
     pub async fn start(config: &Config) -> Result<Server, String> {
         let profiles = http::compat::Profiles::from_names(&config.compat)
             .map_err(|problem| format!("invalid configuration: compat {problem}"))?;
-        let github_keys =
-            http::github_signature::GitHubKeys::parse(&config.secret_scanning_public_keys)
-                .map_err(|problem| {
-                    format!("invalid configuration: secret_scanning_public_keys {problem}")
-                })?;
         let service = open_service(config, OpenMode::CreateIfMissing).await?;
         // Before listening, so imported keys verify from the first request.
         service
@@ -224,17 +217,7 @@ impl Server {
             .map_err(|e| format!("cannot listen on {}: {e}", config.listen))?;
         let addr = listener.local_addr().map_err(|e| e.to_string())?;
         let metrics = Arc::new(Metrics::new());
-        let state = AppState {
-            service: service.clone(),
-            limiter: Arc::new(FailureLimiter::new(config.auth_failures_per_minute)),
-            metrics: metrics.clone(),
-            secure_cookies: config.secure_cookies(),
-            proxies: Arc::new(
-                TrustedProxies::parse(&config.trusted_proxies)
-                    .map_err(|e| format!("trusted_proxies: {e}"))?,
-            ),
-            github_keys: Arc::new(github_keys),
-        };
+        let state = AppState::from_config(service.clone(), metrics.clone(), config)?;
         let (shutdown, mut stop) = watch::channel(false);
         let flusher = spawn_usage_flusher(
             service.clone(),

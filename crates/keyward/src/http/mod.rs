@@ -45,6 +45,30 @@ pub struct AppState {
     pub github_keys: Arc<github_signature::GitHubKeys>,
 }
 
+impl AppState {
+    /// The state a server built from `config` shares among its requests. The one place it is
+    /// assembled, so that the server and the in-process harnesses (the fuzz targets) cannot
+    /// differ in what they check. Errors name the setting at fault.
+    pub fn from_config(
+        service: Service,
+        metrics: Arc<Metrics>,
+        config: &crate::config::Config,
+    ) -> Result<AppState, String> {
+        let proxies = client_ip::TrustedProxies::parse(&config.trusted_proxies)
+            .map_err(|e| format!("invalid configuration: trusted_proxies {e}"))?;
+        let github_keys = github_signature::GitHubKeys::parse(&config.secret_scanning_public_keys)
+            .map_err(|e| format!("invalid configuration: secret_scanning_public_keys {e}"))?;
+        Ok(AppState {
+            service,
+            limiter: Arc::new(FailureLimiter::new(config.auth_failures_per_minute)),
+            metrics,
+            secure_cookies: config.secure_cookies(),
+            proxies: Arc::new(proxies),
+            github_keys: Arc::new(github_keys),
+        })
+    }
+}
+
 /// The API router and the OpenAPI document, both built from the same route declarations so
 /// that the document cannot drift from the code. A wire profile that is off is neither
 /// routed nor documented, and the scope schemas are this server's `catalog`.
