@@ -40,6 +40,8 @@ struct KeysPage {
     create_expires: String,
     create_custom: bool,
     create_choices: Vec<Choice>,
+    /// Whether the visitor holds `*`, and so may give a key full access.
+    full_allowed: bool,
     create_error: Option<String>,
     more: bool,
 }
@@ -172,6 +174,7 @@ async fn show(
     let may_write = p.require("api_keys:write").is_ok() && p.require_verified().is_ok();
     let now = now();
     let all = choices(&s.service.settings().catalog, p);
+    let full_allowed = p.held.is_full();
     let rows = listing
         .items
         .iter()
@@ -202,8 +205,17 @@ async fn show(
             filtered: !q.q.trim().is_empty() || !(q.status.is_empty() || q.status == "all"),
             can_create: may_write,
             created,
-            create_custom: form.is_custom(),
-            create_choices: ticked(all, &form.scopes),
+            // A visitor who cannot give `*` starts from every scope it holds, ticked: the
+            // dialog's defaults must make a key it is allowed to make.
+            create_custom: form.is_custom() || !full_allowed,
+            create_choices: if full_allowed || form.is_custom() {
+                ticked(all, &form.scopes)
+            } else {
+                all.into_iter()
+                    .map(|c| Choice { checked: true, ..c })
+                    .collect()
+            },
+            full_allowed,
             create_name: form.name,
             create_expires: form.expires_on,
             create_error,

@@ -314,6 +314,105 @@ async fn members_get_a_read_only_page_and_their_forms_are_refused_anyway() {
     assert!(!members.html.contains(">Invite<"));
 }
 
+/// The form fields of the create dialog as the page renders them: the checked access
+/// radio and the ticked scope boxes, in the order a browser would send them.
+fn create_dialog_defaults(html: &str) -> Vec<(String, String)> {
+    let dialog = html
+        .split("action=\"/platform/api-keys/create\"")
+        .nth(1)
+        .and_then(|rest| rest.split("</form>").next())
+        .expect("the page has the create dialog");
+    let mut fields = Vec::new();
+    for input in dialog.split("<input").skip(1) {
+        let tag = input.split('>').next().unwrap_or("");
+        let attr = |name: &str| {
+            tag.split(&format!("{name}=\""))
+                .nth(1)
+                .and_then(|v| v.split('"').next())
+                .map(str::to_owned)
+        };
+        let (Some(name), Some(value)) = (attr("name"), attr("value")) else {
+            continue;
+        };
+        let kind = attr("type").unwrap_or_default();
+        if (kind == "radio" || kind == "checkbox") && !tag.contains(" checked") {
+            continue;
+        }
+        fields.push((name, value));
+    }
+    fields
+}
+
+#[tokio::test]
+async fn a_member_who_may_create_keys_is_offered_custom_access_and_its_defaults_make_a_key() {
+    let app = TestApp::spawn().await;
+    let (owner_session, ws, owner_key) = verified_owner(&app, "owner@example.com").await;
+    let on = app
+        .patch(
+            &format!("/api/v1/workspaces/{ws}"),
+            &owner_key,
+            serde_json::json!({ "members_can_create_keys": true }),
+        )
+        .await;
+    assert_eq!(on.status, StatusCode::OK, "{}", on.text);
+    let (member, _) = app
+        .member(ws, keyward_core::model::Role::Member, true)
+        .await;
+    let (cookie, csrf) = app.session(&member).await;
+    let s = Session { cookie, csrf };
+
+    // The owner holds `*`: Full access is offered, and chosen by default.
+    let theirs = get(&app, Some(&owner_session), "/platform/api-keys").await;
+    let defaults = create_dialog_defaults(&theirs.html);
+    assert!(
+        defaults.contains(&("access".into(), "full".into())),
+        "{defaults:?}"
+    );
+
+    // A member cannot give `*` (PRODUCT.md §3): no Full access, and every scope it holds
+    // ticked, so the dialog as it opens makes a key it may make.
+    let page = get(&app, Some(&s), "/platform/api-keys").await;
+    assert!(!page.html.contains("value=\"full\""), "Full access offered");
+    let defaults = create_dialog_defaults(&page.html);
+    assert!(
+        defaults.contains(&("access".into(), "custom".into())),
+        "{defaults:?}"
+    );
+    let ticked: Vec<&str> = defaults
+        .iter()
+        .filter(|(n, _)| n == "scopes")
+        .map(|(_, v)| v.as_str())
+        .collect();
+    assert!(
+        ticked.contains(&"api_keys:read") && ticked.contains(&"apps:deploy"),
+        "{ticked:?}"
+    );
+    let mut form: Vec<(&str, &str)> = defaults
+        .iter()
+        .map(|(n, v)| (n.as_str(), v.as_str()))
+        .filter(|(n, _)| *n != "name")
+        .collect();
+    form.push(("name", "member default"));
+    let created = post(&app, Some(&s), "/platform/api-keys/create", &form).await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.html);
+
+    // Asking for `*` anyway is refused, and makes nothing.
+    let before = key_count(&app, ws, &owner_key).await;
+    let full = post(
+        &app,
+        Some(&s),
+        "/platform/api-keys/create",
+        &[
+            ("name", "full"),
+            ("access", "full"),
+            ("csrf_token", &s.csrf),
+        ],
+    )
+    .await;
+    assert_eq!(full.status, StatusCode::FORBIDDEN, "{}", full.html);
+    assert_eq!(key_count(&app, ws, &owner_key).await, before);
+}
+
 #[tokio::test]
 async fn unverified_users_see_the_banner_and_cannot_create_keys_from_the_console() {
     let app = TestApp::spawn().await;
