@@ -76,6 +76,22 @@ echo "==> PostgreSQL for the tests: $KEYWARD_TEST_POSTGRES_URL"
 
 # Drops the databases of binary-run tests, which no guard drops (support/postgres.rs), and
 # any a killed run left behind; the migrated templates stay for the next run.
+# Writes every row of every test database left (those of the `keyward` binary's runs; the
+# tests dump their own as they drop them) into $1, one file per database, for the leak scan.
+pg_dump_test_databases() {
+  local out="$1"
+  mkdir -p "$out"
+  psql "$KEYWARD_TEST_POSTGRES_URL" -qAt -c \
+    "SELECT datname FROM pg_database WHERE datname LIKE 'kwt\_%' AND datname NOT LIKE 'kwt\_template\_%'" |
+    while read -r name; do
+      psql "$KEYWARD_TEST_POSTGRES_URL" -qAt -v ON_ERROR_STOP=1 -o "$out/$name.rows" <<SQL
+\\c "$name"
+SELECT format('SELECT %L || E''\\t'' || row_to_json(t)::text FROM public.%I t', tablename, tablename)
+  FROM pg_tables WHERE schemaname = 'public' \\gexec
+SQL
+    done
+}
+
 pg_drop_test_databases() {
   psql "$KEYWARD_TEST_POSTGRES_URL" -qAt -c \
     "SELECT datname FROM pg_database WHERE datname LIKE 'kwt\_%' AND datname NOT LIKE 'kwt\_template\_%'" |

@@ -116,8 +116,14 @@ python3 scripts/leak-scan.py "$LEAKS"
 rm -rf "$LEAKS"
 
 echo "==> the HTTP and process tests again, over PostgreSQL (.config/nextest.toml says which)"
-KEYWARD_TEST_BACKEND=postgres cargo nextest run -p keyward --profile postgres --locked --no-fail-fast
+# With the same leak scan: the databases' rows stand in for SQLite's files.
+KEYWARD_TEST_LEAKS="$LEAKS" KEYWARD_TEST_BACKEND=postgres \
+  cargo nextest run -p keyward --profile postgres --locked --no-fail-fast
+pg_dump_test_databases "$LEAKS/data"
 pg_drop_test_databases
+echo "==> leak scan of the PostgreSQL pass"
+python3 scripts/leak-scan.py "$LEAKS"
+rm -rf "$LEAKS"
 
 echo "==> API fuzzing: schemathesis against the OpenAPI document of a live keyward (2 minutes)"
 scripts/schemathesis.sh

@@ -11,7 +11,9 @@
 //!   `log_format = "json"` and `RUST_LOG=debug` too.
 //! - `data/<pid>-<n>/`: each in-process server's data when its test ends: the SQLite
 //!   database with its WAL (so every audit event and row), the outbox's mail, and the text
-//!   of `/metrics`.
+//!   of `/metrics`. On PostgreSQL, `data/<database>.rows`: every row of the test's database,
+//!   as JSON, taken just before it is dropped (`support::postgres`); the databases of the
+//!   `keyward` binary's runs are dumped by the test command before it drops them.
 //!
 //! Without the variable, none of this runs.
 
@@ -155,6 +157,12 @@ pub fn keep_data(data_dir: &Path, metrics: Option<String>) {
     if let Some(text) = metrics {
         let _ = std::fs::write(target.join("metrics.txt"), text);
     }
+}
+
+/// Keeps a text under `data/` for the scan.
+pub fn keep_text(name: &str, text: &str) {
+    let Some(dir) = dir() else { return };
+    let _ = std::fs::write(dir.join("data").join(name), text);
 }
 
 fn copy_tree(from: &Path, to: &Path) {

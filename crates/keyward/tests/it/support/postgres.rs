@@ -176,6 +176,41 @@ fn on_own_runtime<T: Send + 'static, F: std::future::Future<Output = T> + 'stati
     .join()
 }
 
+/// Every row of every table of the database, one per line as `table<TAB>JSON`: what the
+/// leak scan reads of a PostgreSQL database, as it reads a SQLite file. `bytea` columns come
+/// out as hex, which is how a hash is supposed to look; a secret would be plain text.
+async fn dump_rows(url: &str) -> Result<String, String> {
+    let mut db = PgConnectOptions::from_str(url)
+        .map_err(|e| e.to_string())?
+        .disable_statement_logging()
+        .connect()
+        .await
+        .map_err(|e| e.to_string())?;
+    let tables: Vec<String> =
+        sqlx::query_scalar("SELECT tablename::text FROM pg_tables WHERE schemaname = 'public'")
+            .fetch_all(&mut db)
+            .await
+            .map_err(|e| e.to_string())?;
+    let mut out = String::new();
+    for table in tables {
+        // The names come from the catalog, and quoting is all they need.
+        let rows: Vec<String> = sqlx::query_scalar(&format!(
+            r#"SELECT row_to_json(t)::text FROM public."{table}" t"#
+        ))
+        .fetch_all(&mut db)
+        .await
+        .map_err(|e| format!("{table}: {e}"))?;
+        for row in rows {
+            out.push_str(&table);
+            out.push('\t');
+            out.push_str(&row);
+            out.push('\n');
+        }
+    }
+    db.close().await.map_err(|e| e.to_string())?;
+    Ok(out)
+}
+
 impl Drop for TestDatabase {
     /// Drop cannot await, and the test's runtime may be a single thread that is busy running
     /// this very drop, so the statement runs on a thread of its own with its own runtime.
@@ -186,6 +221,10 @@ impl Drop for TestDatabase {
         let name = std::mem::take(&mut self.name);
         let admin_url = std::mem::take(&mut self.admin_url);
         let dropped = on_own_runtime(move || async move {
+            if super::leaks::dir().is_some() {
+                let rows = dump_rows(&database_url(&admin_url, &name)).await?;
+                super::leaks::keep_text(&format!("{name}.rows"), &rows);
+            }
             let mut admin = PgConnectOptions::from_str(&admin_url)
                 .map_err(|e| e.to_string())?
                 .disable_statement_logging()
