@@ -13,7 +13,7 @@ use uuid::Uuid;
 
 use crate::app::{App, Reply};
 use crate::checks::{self, Shape};
-use crate::native::{held_to, refused_body, verifies_as};
+use crate::native::{held_to, parse, refused_body, verifies_as};
 use crate::rules::{self, Expectation, Sent};
 
 pub const PROFILES: [&str; 4] = ["smplkit", "simpledeploy", "skillett", "signalsmith"];
@@ -93,7 +93,7 @@ pub fn smplkit_create(app: &App, body: &[u8]) {
     let reply = app.as_owner(Method::POST, "/api/v1/api_keys", JSON_API, body);
     checks::answer(&reply, Shape::JsonApi, &[201, 400, 409, 422], body);
     let created = (reply.status == 201).then(|| resource_id(&reply));
-    match serde_json::from_slice::<SmplkitCreate>(body) {
+    match parse::<SmplkitCreate>(body) {
         Err(e) => refused_body(&reply, &e),
         Ok(doc) if doc.data.kind != "api_key" => assert_eq!(reply.status, 409),
         Ok(doc) => {
@@ -131,7 +131,7 @@ pub fn smplkit_update(app: &App, method: Method, raw: &[u8]) {
     let path = format!("/api/v1/api_keys/{id}");
     let reply = app.as_owner(method, &path, JSON_API, &body);
     checks::answer(&reply, Shape::JsonApi, &[200, 400, 409, 422], &body);
-    match serde_json::from_slice::<SmplkitUpdate>(&body) {
+    match parse::<SmplkitUpdate>(&body) {
         Err(e) => refused_body(&reply, &e),
         Ok(doc) if doc.data.kind != "api_key" || doc.data.id != id.to_string() => {
             assert_eq!(reply.status, 409, "{}", reply.text());
@@ -180,7 +180,7 @@ pub fn simpledeploy_create(app: &App, body: &[u8]) {
     let reply = app.as_owner(Method::POST, "/api/apikeys", "application/json", body);
     checks::answer(&reply, Shape::Native, &[201, 400, 422], body);
     let mut created = None;
-    match serde_json::from_slice::<SimpledeployCreate>(body) {
+    match parse::<SimpledeployCreate>(body) {
         Err(e) => refused_body(&reply, &e),
         Ok(input) => {
             let expect = Expectation::of(Sent {
@@ -218,7 +218,7 @@ pub fn skillett_create(app: &App, body: &[u8]) {
     let reply = app.as_owner(Method::POST, "/api-keys", "application/json", body);
     checks::answer(&reply, Shape::Skillett, &[201, 400, 422], body);
     let mut created = None;
-    match serde_json::from_slice::<SkillettCreate>(body) {
+    match parse::<SkillettCreate>(body) {
         Err(e) => refused_body(&reply, &e),
         Ok(input) => {
             let expect = Expectation::of(Sent {

@@ -7,6 +7,7 @@ use keyward::http::dto::{CreateKeyIn, UpdateKeyIn, VerifyIn};
 use keyward::http::routes::auth::LoginIn;
 use keyward_core::key_format;
 use keyward_core::verify::VerifyCode;
+use serde::de::DeserializeOwned;
 use serde_json::{json, Value};
 use uuid::Uuid;
 
@@ -22,7 +23,7 @@ pub fn create_key(app: &App, body: &[u8]) {
     let reply = app.as_owner(Method::POST, &path, JSON, body);
     checks::answer(&reply, Shape::Native, &[201, 400, 422], body);
     let created = (reply.status == 201).then(|| id_of(&reply));
-    match serde_json::from_slice::<CreateKeyIn>(body) {
+    match parse::<CreateKeyIn>(body) {
         Err(e) => refused_body(&reply, &e),
         Ok(input) => {
             let expect = Expectation::of(Sent {
@@ -60,7 +61,7 @@ pub fn update_key(app: &App, body: &[u8]) {
     let path = format!("/api/v1/workspaces/{}/api-keys/{id}", app.workspace_id);
     let reply = app.as_owner(Method::PATCH, &path, JSON, body);
     checks::answer(&reply, Shape::Native, &[200, 400, 422], body);
-    match serde_json::from_slice::<UpdateKeyIn>(body) {
+    match parse::<UpdateKeyIn>(body) {
         Err(e) => refused_body(&reply, &e),
         Ok(input) => {
             let expect = Expectation::of(Sent {
@@ -103,7 +104,7 @@ pub fn verify(app: &App, raw: &[u8]) {
         body.clone(),
     );
     checks::answer(&reply, Shape::Native, &[200, 400, 422], &body);
-    let input = match serde_json::from_slice::<VerifyIn>(&body) {
+    let input = match parse::<VerifyIn>(&body) {
         Err(e) => return refused_body(&reply, &e),
         Ok(input) => input,
     };
@@ -173,7 +174,7 @@ pub fn login(app: &App, body: &[u8]) {
         body.to_vec(),
     );
     checks::answer(&reply, Shape::Native, &[400, 401, 422, 429], body);
-    match serde_json::from_slice::<LoginIn>(body) {
+    match parse::<LoginIn>(body) {
         Err(e) => refused_body(&reply, &e),
         Ok(_) => assert!(
             [401, 429].contains(&reply.status.as_u16()),
@@ -183,16 +184,41 @@ pub fn login(app: &App, body: &[u8]) {
     }
 }
 
-/// A body the wire type refuses is `400`, or `422` naming the field when only a required
-/// field is missing (PRODUCT.md §7).
-pub fn refused_body(reply: &Reply, e: &serde_json::Error) {
-    let missing = e.classify() == serde_json::error::Category::Data
-        && e.to_string().starts_with("missing field");
-    let expected = if missing { 422 } else { 400 };
+/// Why a body is refused before any rule is asked.
+pub enum Refusal {
+    /// Every body the API takes is a JSON object: anything else is malformed (`400`),
+    /// even what a derived wire type would read, such as an array of its fields in order.
+    NotAnObject,
+    /// The wire type refused it.
+    Serde(serde_json::Error),
+}
+
+/// A body as the server reads it: a JSON object, then the endpoint's wire type.
+pub fn parse<T: DeserializeOwned>(body: &[u8]) -> Result<T, Refusal> {
+    let first = body
+        .iter()
+        .find(|b| !matches!(b, b' ' | b'\t' | b'\n' | b'\r'));
+    if first.is_some_and(|b| *b != b'{') {
+        return Err(Refusal::NotAnObject);
+    }
+    serde_json::from_slice(body).map_err(Refusal::Serde)
+}
+
+/// A refused body is `400`, or `422` naming the field when only a required field is
+/// missing (PRODUCT.md §7).
+pub fn refused_body(reply: &Reply, refusal: &Refusal) {
+    let (expected, why) = match refusal {
+        Refusal::NotAnObject => (400, "not a JSON object".to_owned()),
+        Refusal::Serde(e) => {
+            let missing = e.classify() == serde_json::error::Category::Data
+                && e.to_string().starts_with("missing field");
+            (if missing { 422 } else { 400 }, format!("serde said {e}"))
+        }
+    };
     assert_eq!(
         reply.status.as_u16(),
         expected,
-        "serde said {e}; the server said {}",
+        "{why}; the server said {}",
         reply.text()
     );
 }
