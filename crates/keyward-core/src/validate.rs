@@ -130,25 +130,45 @@ pub fn scopes(field: &str, raw: &[String], catalog: &Catalog) -> Result<ScopeSet
 }
 
 /// An email address, lower-cased so that uniqueness is case-insensitive.
+///
+/// The shape is what mail servers take unquoted (RFC 5322's dot-atom) and the mailer checks
+/// before it sends: a local part of up to 64 characters, words of letters, digits and
+/// `!#$%&'*+/=?^_`{|}~-` joined by single dots; an `@`; and a domain of at least two labels
+/// of letters, digits and inner hyphens, up to 63 characters each. ASCII only (an
+/// internationalised domain is given in its `xn--` form). A looser rule let accounts be made
+/// whose verification mail could never be sent.
 pub fn email(field: &str, raw: &str) -> Result<String, FieldError> {
-    let e = raw.trim().to_lowercase();
+    let e = raw.trim();
     let valid = e.len() <= 254
-        && !e.chars().any(|c| c.is_whitespace() || c.is_control())
         && match e.split_once('@') {
-            Some((local, domain)) => {
-                !local.is_empty()
-                    && !domain.contains('@')
-                    && domain.contains('.')
-                    && !domain.starts_with('.')
-                    && !domain.ends_with('.')
-            }
+            Some((local, domain)) => email_local_part(local) && email_domain(domain),
             None => false,
         };
     if valid {
-        Ok(e)
+        Ok(e.to_ascii_lowercase())
     } else {
         Err(FieldError::new(field, "must be a valid email address"))
     }
+}
+
+fn email_local_part(local: &str) -> bool {
+    let word = |w: &str| {
+        !w.is_empty()
+            && w.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+/=?^_`{|}~-".contains(&b))
+    };
+    local.len() <= 64 && local.split('.').all(word)
+}
+
+fn email_domain(domain: &str) -> bool {
+    let label = |l: &str| {
+        let b = l.as_bytes();
+        (1..=63).contains(&b.len())
+            && b.iter().all(|c| c.is_ascii_alphanumeric() || *c == b'-')
+            && b[0] != b'-'
+            && b[b.len() - 1] != b'-'
+    };
+    domain.contains('.') && domain.split('.').all(label)
 }
 
 pub fn password(field: &str, raw: &str) -> Result<(), FieldError> {
@@ -225,9 +245,38 @@ mod tests {
             "ada@example",
             "a b@example.com",
             "a@b@c.com",
+            // Outside the shape the mailer takes: quoting, brackets, commas, non-ASCII,
+            // empty labels and labels that start or end with a hyphen.
+            "\"ada\"@example.com",
+            "a<b@example.com",
+            "a,b@example.com",
+            "ad\u{e9}@example.com",
+            "ada@ex\u{e4}mple.com",
+            "ada@example..com",
+            "ada@-example.com",
+            "ada@example-.com",
+            "ada@exa_mple.com",
         ] {
             assert!(email("email", bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn emails_take_every_character_of_an_unquoted_local_part() {
+        let local = "a.b!#$%&'*+/=?^_`{|}~-9";
+        assert_eq!(
+            email("email", &format!("{local}@mail-1.example.com")),
+            Ok(format!("{local}@mail-1.example.com"))
+        );
+        assert!(email("email", &format!("a@{}.com", "x".repeat(63))).is_ok());
+        assert!(email("email", &format!("a@{}.com", "x".repeat(64))).is_err());
+        assert!(email("email", &format!("{}@example.com", "x".repeat(64))).is_ok());
+        assert!(email("email", &format!("{}@example.com", "x".repeat(65))).is_err());
+        for dots in [".ada@example.com", "ada.@example.com", "a..da@example.com"] {
+            assert!(email("email", dots).is_err(), "{dots}");
+        }
+        // The Kelvin sign lower-cases to an ASCII k; it is not ASCII, so it is refused.
+        assert!(email("email", "\u{212a}@example.com").is_err());
     }
 
     #[test]

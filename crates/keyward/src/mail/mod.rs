@@ -98,6 +98,21 @@ mod tests {
         }
     }
 
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(5_000))]
+
+        /// Every address the email rule accepts can be mailed: the mailer parses it as a
+        /// recipient. (A looser rule once let accounts be made that no mail could reach.)
+        #[test]
+        fn every_address_the_email_rule_accepts_the_mailer_takes(
+            raw in "[a-zA-Z0-9.!#$%&'*+/=?^_`{|}~\"<>,;: é-]{1,8}@[a-zA-Z0-9_.é\\[\\]-]{1,10}(\\.[a-zA-Z0-9-]{1,4}){0,2}"
+        ) {
+            if let Ok(email) = keyward_core::validate::email("email", &raw) {
+                proptest::prop_assert!(email.parse::<Address>().is_ok(), "{:?}", email);
+            }
+        }
+    }
+
     #[test]
     fn the_message_is_plain_utf8_text_from_the_sender_to_the_recipient() {
         let from = parse_mailbox("Acme Keys <keys@example.com>").unwrap();

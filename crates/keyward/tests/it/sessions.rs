@@ -218,3 +218,23 @@ async fn log_out_ends_a_console_session_and_refuses_an_api_key() {
         StatusCode::OK
     );
 }
+
+#[tokio::test]
+async fn an_account_whose_address_predates_the_email_rule_still_logs_in() {
+    let app = app_with_user(|_| {}).await;
+    // Before the rule matched what the mailer takes, an admin could make such an address.
+    sqlx::query("UPDATE users SET email = 'ada@build_box.example' WHERE email = 'ada@example.com'")
+        .execute(&db(&app).await)
+        .await
+        .unwrap();
+    let r = app.login("Ada@Build_Box.example", PASSWORD).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    // New accounts cannot have one.
+    let again = app.signup("bob@build_box.example", "Bob").await;
+    assert_eq!(
+        again.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        again.text
+    );
+}
