@@ -63,7 +63,8 @@ pub enum Needs {
     KeyRevoke,
     /// Creating a key: `api_keys:write`, which an own-keys member holds.
     KeyCreate,
-    /// `members:write` or `workspace:write`, which only `*` holders have by default.
+    /// `members:write` or `workspace:write`, which only `*` holders have by default (and
+    /// `*` itself, for creating a workspace with a key).
     AdminWrite,
     /// The verify API's service token (§6): every other credential is of the wrong kind.
     ServiceToken,
