@@ -39,7 +39,7 @@ pub fn name_or_blank() -> String {
 }
 
 /// [`crate::validate::email`]'s shape, around the trimming it does: a local part of words
-/// of ASCII letters, digits and `!#$%&'*+/=?^_`{|}~-` joined by single dots, an `@`, and a
+/// of ASCII letters, digits and `` !#$%&'*+/=?^_`{|}~- `` joined by single dots, an `@`, and a
 /// domain of at least two labels of letters, digits and inner hyphens, 1–63 characters
 /// each. (Its length limits, 64 bytes before the `@` and 254 in all, count bytes, which a
 /// pattern cannot.)

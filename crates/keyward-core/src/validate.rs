@@ -133,7 +133,7 @@ pub fn scopes(field: &str, raw: &[String], catalog: &Catalog) -> Result<ScopeSet
 ///
 /// The shape is what mail servers take unquoted (RFC 5322's dot-atom) and the mailer checks
 /// before it sends: a local part of up to 64 characters, words of letters, digits and
-/// `!#$%&'*+/=?^_`{|}~-` joined by single dots; an `@`; and a domain of at least two labels
+/// `` !#$%&'*+/=?^_`{|}~- `` joined by single dots; an `@`; and a domain of at least two labels
 /// of letters, digits and inner hyphens, up to 63 characters each. ASCII only (an
 /// internationalised domain is given in its `xn--` form). A looser rule let accounts be made
 /// whose verification mail could never be sent.

@@ -54,8 +54,10 @@ component!(
     /// An email address, as `keyward_core::validate::email` reads it.
     Email => string(
         patterns::email(),
-        "An email address: something, `@`, and a domain with a dot inside it; no whitespace \
-         or control characters (around it, whitespace is trimmed), at most 254 bytes.",
+        "An email address as mail servers take it unquoted: words of ASCII letters, digits and \
+         `` !#$%&'*+/=?^_`{|}~- `` joined by single dots (at most 64 bytes), `@`, and a domain of \
+         two or more labels of letters, digits and inner hyphens (1–63 each). Whitespace \
+         around it is trimmed; at most 254 bytes in all.",
     )
     .min_length(Some(5))
 );
